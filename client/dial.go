@@ -1,0 +1,107 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gamemesh/gamemesh"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+// Dial connects to the gate at addr ("tcp://host:port", "ws://host:port/ws",
+// "tls://...", "wss://..." or a plain "host:port" for TCP), logs in with
+// ticket and returns the session once the gate has accepted it. While the
+// login waits in the gate's queue, each position is reported to
+// opts.OnQueue. A refused login is a *gamemesh.Error with the gate's code
+// (BAD_TICKET, TICKET_EXPIRED, TICKET_REPLAYED, BANNED, SERVER_FULL...); ctx
+// bounds the whole login, queue included.
+func Dial(ctx context.Context, addr, ticket string, opts Options) (*Conn, error) {
+	if ticket == "" {
+		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "ticket is empty")
+	}
+	opts = opts.withDefaults()
+	t, err := dialTransport(ctx, addr, &opts)
+	if err != nil {
+		return nil, err
+	}
+	lr, err := login(ctx, t, ticket, &opts)
+	if err != nil {
+		_ = t.close()
+		return nil, err
+	}
+	return newConn(t, opts, lr), nil
+}
+
+// login runs the handshake on t: the LOGIN frame, then QUEUE frames until the
+// login RESPONSE or a KICK.
+func login(ctx context.Context, t transport, ticket string, opts *Options) (*gamev1.LoginResponse, error) {
+	stop := context.AfterFunc(ctx, t.interrupt)
+	lr, err := handshake(t, ticket, opts)
+	if !stop() {
+		return nil, ctxError(ctx, "login")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := t.setReadDeadline(time.Time{}); err != nil {
+		return nil, gamemesh.Wrap(gamemesh.CodeUnavailable, err, "connection to the gate lost")
+	}
+	return lr, nil
+}
+
+func handshake(t transport, ticket string, opts *Options) (*gamev1.LoginResponse, error) {
+	body, err := proto.Marshal(&gamev1.LoginRequest{Ticket: ticket})
+	if err != nil {
+		return nil, gamemesh.Wrap(gamemesh.CodeInternal, err, "encoding the login")
+	}
+	if err := t.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body}, time.Now().Add(opts.WriteTimeout)); err != nil {
+		return nil, loginIOError(err)
+	}
+	for {
+		if err := t.setReadDeadline(time.Now().Add(opts.LoginIdle)); err != nil {
+			return nil, loginIOError(err)
+		}
+		env, err := t.read()
+		if err != nil {
+			return nil, loginIOError(err)
+		}
+		switch env.GetKind() {
+		case gamev1.Kind_KIND_QUEUE:
+			qs := new(gamev1.QueueStatus)
+			if err := proto.Unmarshal(env.GetBody(), qs); err != nil {
+				return nil, gamemesh.Wrap(gamemesh.CodeProtocol, err, "malformed queue status")
+			}
+			if opts.OnQueue != nil {
+				opts.OnQueue(qs)
+			}
+		case gamev1.Kind_KIND_KICK:
+			return nil, kickError(env)
+		case gamev1.Kind_KIND_RESPONSE:
+			if env.GetReplyTo() != 0 {
+				continue
+			}
+			if env.GetCode() != gamemesh.CodeOK {
+				return nil, &gamemesh.Error{Code: env.GetCode(), Message: env.GetError()}
+			}
+			lr := new(gamev1.LoginResponse)
+			if err := proto.Unmarshal(env.GetBody(), lr); err != nil {
+				return nil, gamemesh.Wrap(gamemesh.CodeProtocol, err, "malformed login response")
+			}
+			if lr.GetPlayerId() == "" {
+				return nil, gamemesh.Errorf(gamemesh.CodeProtocol, "login response without a player id")
+			}
+			return lr, nil
+		default:
+			// heartbeats or pushes before the login answer: nothing to do
+		}
+	}
+}
+
+func loginIOError(err error) error {
+	if isTimeout(err) {
+		return gamemesh.Wrap(gamemesh.CodeTimeout, err, "the gate did not answer the login")
+	}
+	return transportError(err)
+}

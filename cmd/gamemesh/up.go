@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/gamemesh/gamemesh/gate"
+	"github.com/gamemesh/gamemesh/internal/system"
+)
+
+// runUp runs the whole backend in one process until SIGINT/SIGTERM.
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", "gamemesh-data", "data directory (bbolt file, ticket secret)")
+	tcpAddr := fs.String("tcp", "127.0.0.1:7100", "TCP listen address for game clients (\"\" disables)")
+	httpAddr := fs.String("http", "127.0.0.1:7101", "HTTP listen address: WebSocket at /ws, guest login, health (\"\" disables)")
+	maxOnline := fs.Int("max-online", gate.DefaultMaxOnline, "players admitted at once; more wait in the login queue")
+	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	node, err := system.NewEmbedded(system.EmbeddedConfig{
+		DataDir: abs,
+		Gate:    gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+	}, log)
+	if err != nil {
+		return err
+	}
+	log.Info("gamemesh up: embedded mode", "data", abs, "db", system.DBPath(abs), "ticket_secret", node.SecretSource)
+	if err := node.Start(ctx); err != nil {
+		_ = node.Stop(context.Background())
+		return err
+	}
+	g := node.Gate()
+	log.Info("gamemesh up: ready",
+		"tcp", "tcp://"+g.Addr(), "ws", g.WSURL(), "login", "http://"+g.HTTPAddr()+"/v1/login/guest",
+		"try", fmt.Sprintf("go run ./cmd/gamemesh bots -n 200 -d 30s --addr tcp://%s --http http://%s", g.Addr(), g.HTTPAddr()))
+	<-ctx.Done()
+	log.Info("gamemesh up: stopping")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := node.Stop(stopCtx); err != nil {
+		return fmt.Errorf("stopping: %w", err)
+	}
+	log.Info("gamemesh up: stopped")
+	return nil
+}

@@ -1,0 +1,134 @@
+package mail_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/mail"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+func TestListPages(t *testing.T) {
+	e := newEnv(t, mail.Config{})
+	ctx := testCtx(t)
+	bob := e.newPlayer(t)
+	const n = 45
+	sent := make([]string, n)
+	for i := range n {
+		sent[i] = e.note(t, bob, fmt.Sprintf("mail %d", i))
+		e.clk.Advance(time.Millisecond)
+	}
+	var got []string
+	token, pages := "", 0
+	for {
+		out, err := e.list(ctx, bob, token, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if want := int32(min(pages, 2)) + n - 1; out.Total != want || out.Unread != want {
+			t.Fatalf("page %d: total %d unread %d, want %d", pages, out.Total, out.Unread, want)
+		}
+		for _, m := range out.Mails {
+			got = append(got, m.Id)
+		}
+		if pages == 1 {
+			// A mail arriving between pages shows on no later page.
+			e.note(t, bob, "late")
+			e.clk.Advance(time.Millisecond)
+		}
+		token = out.NextPageToken
+		if token == "" {
+			break
+		}
+		if pages > 3 {
+			t.Fatal("more than 3 pages")
+		}
+	}
+	if pages != 3 || len(got) != n {
+		t.Fatalf("%d pages, %d mails; want 3 pages, %d mails", pages, len(got), n)
+	}
+	for i := range n { // newest first, no duplicates, no gaps
+		if got[i] != sent[n-1-i] {
+			t.Fatalf("mail %d is %s, want %s", i, got[i], sent[n-1-i])
+		}
+	}
+}
+
+func TestListBadInput(t *testing.T) {
+	e := newEnv(t, mail.Config{})
+	ctx := testCtx(t)
+	bob := e.newPlayer(t)
+	e.note(t, bob, "x")
+	for _, tok := range []string{"garbage!", "YDE6MTA", "YzE6LTE", "YzE6MDAx", "YzE6YWJj", string(make([]byte, 100))} {
+		_, err := e.list(ctx, bob, tok, 0)
+		wantCode(t, err, gamemesh.CodeBadRequest)
+	}
+	for _, size := range []int32{-1, mail.MaxPageSize + 1} {
+		_, err := e.list(ctx, bob, "", size)
+		wantCode(t, err, gamemesh.CodeInvalidArgument)
+	}
+	_, err := e.list(ctx, "", "", 0)
+	wantCode(t, err, gamemesh.CodeNotLoggedIn)
+	out, err := e.list(ctx, e.newPlayer(t), "", 0)
+	if err != nil || len(out.Mails) != 0 || out.Total != 0 || out.NextPageToken != "" {
+		t.Fatalf("empty box list = %v, %v", out, err)
+	}
+}
+
+func TestReadMarksRead(t *testing.T) {
+	e := newEnv(t, mail.Config{})
+	ctx := testCtx(t)
+	bob := e.newPlayer(t)
+	id := e.note(t, bob, "read me")
+	e.note(t, bob, "unread")
+	for range 2 { // reading twice is fine
+		out := new(gamev1.ReadMailResponse)
+		if err := callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: id}, out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Mail.Id != id || out.Mail.Subject != "read me" || !out.Mail.Read {
+			t.Fatalf("read = %v", out.Mail)
+		}
+	}
+	l, _ := e.list(ctx, bob, "", 0)
+	if l.Total != 2 || l.Unread != 1 {
+		t.Fatalf("total %d unread %d, want 2 and 1", l.Total, l.Unread)
+	}
+	err := callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: "mnosuchmail"}, &gamev1.ReadMailResponse{})
+	wantCode(t, err, gamemesh.CodeNotFound)
+}
+
+func TestExpiredMail(t *testing.T) {
+	e := newEnv(t, mail.Config{DefaultExpiry: time.Hour})
+	ctx := testCtx(t)
+	bob := e.newPlayer(t)
+	gift := e.gift(t, bob, "gold", 1)
+	e.clk.Advance(30 * time.Minute)
+	fresh := e.note(t, bob, "fresh")
+	e.clk.Advance(31 * time.Minute) // gift expired, fresh not
+
+	out, err := e.list(ctx, bob, "", 0)
+	if err != nil || len(out.Mails) != 1 || out.Mails[0].Id != fresh || out.Total != 1 || out.Unread != 1 {
+		t.Fatalf("list = %v, %v; want only %s", out, err, fresh)
+	}
+	before := e.mem.snapshot()
+	_, err = e.claim(ctx, bob, "", gift)
+	wantCode(t, err, gamemesh.CodeExpired)
+	err = callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: gift}, &gamev1.ReadMailResponse{})
+	wantCode(t, err, gamemesh.CodeExpired)
+	wantSame(t, before, e.mem.snapshot())
+	if len(e.pending(t, bob)) != 0 || len(e.bus.published()) != 0 {
+		t.Fatal("an expired mail was claimed")
+	}
+
+	// The next write to the box drops it for good.
+	e.note(t, bob, "sweep")
+	_, err = e.claim(ctx, bob, "", gift)
+	wantCode(t, err, gamemesh.CodeNotFound)
+	if got := e.ids(t, bob); len(got) != 2 {
+		t.Fatalf("box = %v, want 2 live mails", got)
+	}
+}

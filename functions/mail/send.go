@@ -1,0 +1,182 @@
+package mail
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+// SystemSender is the "from" of mails sent by services (req.Player empty).
+const SystemSender = "system"
+
+// send delivers one mail. Idempotency by (sender, request_id) — why in the
+// recipient's box and not in a separate create-only key with a TTL: two keys
+// cannot be written atomically. Marker first, then mail: a failure between
+// the two leaves a marker for a mail that was never delivered, and the retry
+// answers "sent" for a lost mail. Mail first, then marker: a failure between
+// them (or a retry that overtakes the marker write) sends twice. Recording the
+// pair in the same ETag-guarded write as the mail makes "mail delivered" and
+// "request seen" one fact, so any retry — whenever it lands — either finds the
+// pair and answers the same mail id, or finds neither and sends. The pair is
+// remembered for RequestIDWindow (bounded to maxSentRecords per box); beyond
+// that, the mail id derived from the pair still dedupes while the mail exists.
+func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMailRequest) (*gamev1.SendMailResponse, error) {
+	sender := SystemSender
+	if req.Player != "" {
+		p, err := caller(req)
+		if err != nil {
+			return nil, err
+		}
+		sender = string(p)
+	}
+	items, err := a.checkSend(in, req.Player != "")
+	if err != nil {
+		return nil, err
+	}
+	if in.GetTo() == "" {
+		return nil, invalid("recipient required")
+	}
+	to := gamemesh.PlayerID(in.GetTo())
+	if err := a.checkRecipient(ctx, to); err != nil {
+		return nil, err
+	}
+
+	mailID := mailIDFor(to, sender, in.GetRequestId())
+	digest := digestOf(in)
+	var created *mailRec
+	err = a.update(ctx, to, func(b *box) (bool, error) {
+		created = nil
+		for _, s := range b.Sent {
+			if s.Sender == sender && s.RequestID == in.GetRequestId() {
+				if s.Digest != digest {
+					return false, invalid("request_id already used for a different mail")
+				}
+				return false, nil
+			}
+		}
+		if b.mail(mailID) != nil {
+			return false, nil
+		}
+		now := a.now()
+		b.sweep(now)
+		if err := a.makeRoom(b); err != nil {
+			return false, err
+		}
+		b.NextSeq++
+		created = &mailRec{
+			Seq: b.NextSeq, ID: mailID, From: sender, Subject: in.GetSubject(), Body: in.GetBody(), Items: items,
+			SentAtMs: now.UnixMilli(), ExpiresAtMs: now.Add(a.cfg.DefaultExpiry).UnixMilli(),
+		}
+		b.Mails = append(b.Mails, created)
+		b.Sent = append(b.Sent, sentRec{Sender: sender, RequestID: in.GetRequestId(), MailID: mailID, Digest: digest, AtMs: now.UnixMilli()})
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created != nil {
+		a.log.DebugContext(ctx, "mail sent", "to", to, "from", sender, "mail", mailID, "attachments", len(items))
+		a.notify(ctx, to, created)
+	}
+	return &gamev1.SendMailResponse{MailId: mailID}, nil
+}
+
+// makeRoom deletes the oldest mails without unclaimed attachments until the
+// (swept) box has room for one more, or refuses with LIMIT_REACHED.
+func (a *App) makeRoom(b *box) error {
+	for len(b.Mails) >= a.cfg.MailboxCap {
+		victim := -1
+		for i, m := range b.Mails {
+			if !m.unclaimed() {
+				victim = i
+				break
+			}
+		}
+		if victim < 0 {
+			return gamemesh.Errorf(gamemesh.CodeLimitReached, "mailbox full")
+		}
+		b.Mails = append(b.Mails[:victim], b.Mails[victim+1:]...)
+	}
+	return nil
+}
+
+// checkRecipient refuses a malformed or unknown recipient with NOT_FOUND.
+func (a *App) checkRecipient(ctx context.Context, to gamemesh.PlayerID) error {
+	if !to.Valid() {
+		return gamemesh.Errorf(gamemesh.CodeNotFound, "no such player")
+	}
+	ctx, cancel := callContext(ctx)
+	defer cancel()
+	var out gamev1.PlayerExistsResponse
+	if err := functions.Call(ctx, a.inv, "login", "exists", &gamev1.PlayerExistsRequest{PlayerId: string(to)}, &out); err != nil {
+		code := gamemesh.CodeOf(err)
+		if code != gamemesh.CodeDeadlineExceeded {
+			code = gamemesh.CodeUnavailable
+		}
+		return gamemesh.Wrap(code, fmt.Errorf("login.exists: %w", err), "cannot check the recipient, retry later")
+	}
+	if !out.GetExists() {
+		return gamemesh.Errorf(gamemesh.CodeNotFound, "no such player")
+	}
+	return nil
+}
+
+// notify pushes "mail.new" to the recipient, best effort.
+func (a *App) notify(ctx context.Context, to gamemesh.PlayerID, m *mailRec) {
+	if a.push == nil {
+		return
+	}
+	body, err := proto.Marshal(&gamev1.NewMailPush{MailId: m.ID, From: m.From, Subject: m.Subject})
+	if err == nil {
+		err = a.push.Push(ctx, to, "mail.new", body)
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "mail.new push failed", "to", to, "mail", m.ID, "err", err)
+	}
+}
+
+// callContext gives a function-to-function call the default deadline when
+// ctx has none.
+func callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, gamemesh.DefaultDeadline)
+}
+
+// mailIDFor derives the mail id from (recipient, sender, request id).
+func mailIDFor(to gamemesh.PlayerID, sender, requestID string) string {
+	h := sha256.New()
+	writeField(h, string(to))
+	writeField(h, sender)
+	writeField(h, requestID)
+	return "m" + hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// digestOf fingerprints a send's content, to tell a retry from a reused request id.
+func digestOf(in *gamev1.SendMailRequest) string {
+	h := sha256.New()
+	writeField(h, in.GetTo())
+	writeField(h, in.GetSubject())
+	writeField(h, in.GetBody())
+	for _, it := range in.GetAttachments() {
+		writeField(h, it.GetId())
+		_ = binary.Write(h, binary.BigEndian, it.GetCount())
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// writeField writes s length-prefixed, so field boundaries cannot be forged.
+func writeField(h hash.Hash, s string) {
+	_ = binary.Write(h, binary.BigEndian, uint32(len(s)))
+	h.Write([]byte(s))
+}

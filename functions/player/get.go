@@ -1,0 +1,30 @@
+package player
+
+import (
+	"context"
+
+	"github.com/gamemesh/gamemesh"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+// get returns the caller's record, created on first use, after applying its
+// pending grants. When grants cannot be applied (mail down or switched off)
+// the record is returned as it is: the player keeps playing, the grants wait.
+func (a *App) get(ctx context.Context, req gamemesh.Request, _ *gamev1.GetPlayerRequest) (*gamev1.GetPlayerResponse, error) {
+	if req.Player == "" {
+		return nil, gamemesh.Errorf(gamemesh.CodeNotLoggedIn, "player.get needs a player")
+	}
+	if !req.Player.Valid() {
+		return nil, gamemesh.Errorf(gamemesh.CodeBadRequest, "malformed player id")
+	}
+	_, rec, err := a.apply(ctx, req.Player)
+	if err == nil {
+		return &gamev1.GetPlayerResponse{Player: a.welcome(ctx, rec)}, nil
+	}
+	a.log.WarnContext(ctx, "grants not applied", "player", req.Player, "err", err)
+	rec, err = a.update(ctx, req.Player, func(*gamev1.PlayerRecord) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	return &gamev1.GetPlayerResponse{Player: rec}, nil
+}

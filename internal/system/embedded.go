@@ -1,0 +1,167 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/embedded"
+	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/login"
+	"github.com/gamemesh/gamemesh/functions/mail"
+	"github.com/gamemesh/gamemesh/functions/player"
+	"github.com/gamemesh/gamemesh/gate"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+	"github.com/gamemesh/gamemesh/ticket"
+)
+
+// EmbeddedConfig configures a whole backend in one process.
+type EmbeddedConfig struct {
+	// DataDir holds the bbolt file and the generated ticket secret.
+	DataDir string
+	// Gate configures the gate; its ID defaults to "gate-1".
+	Gate gate.Config
+	// WelcomeGift is mailed once to every new player (nil: the default gift).
+	WelcomeGift []*gamev1.Item
+}
+
+// DefaultWelcomeGift is what a new player finds in its mailbox.
+func DefaultWelcomeGift() []*gamev1.Item {
+	return []*gamev1.Item{{Id: "gold", Count: 100}, {Id: "potion", Count: 5}}
+}
+
+// Embedded is the whole backend in one process on embedded adapters: a bbolt
+// file for state and events, and in-process function calls.
+type Embedded struct {
+	cfg    EmbeddedConfig
+	log    *slog.Logger
+	db     *embedded.DB
+	reg    *functions.Registry
+	gate   *gate.Gate
+	subCtx context.Context
+	cancel context.CancelFunc
+	// SecretSource says where the ticket secret came from (for the start log).
+	SecretSource string
+}
+
+// DBPath names the bbolt file in a data directory.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "gamemesh.db") }
+
+// NewEmbedded opens the data directory and builds every part; nothing listens
+// until Start.
+func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("system: DataDir is required")
+	}
+	if cfg.Gate.ID == "" {
+		cfg.Gate.ID = "gate-1"
+	}
+	if cfg.WelcomeGift == nil {
+		cfg.WelcomeGift = DefaultWelcomeGift()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("system: data dir: %w", err)
+	}
+	secret, source, err := LoadTicketSecret(filepath.Join(cfg.DataDir, "ticket.secret"))
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	e = &Embedded{cfg: cfg, log: log, reg: functions.NewRegistry(), SecretSource: source}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	if e.db, err = embedded.Open(DBPath(cfg.DataDir), embedded.Options{Logger: log.With("part", "store")}); err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	store, pub := e.db.Store(), e.db.Publisher()
+	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
+	dir := directory.NewMemory()
+
+	la, err := login.New(login.Config{Secret: secret}, login.Deps{Store: store, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	ma, err := mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: inv, Publisher: pub,
+		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	pa, err := player.New(player.Config{WelcomeGift: cfg.WelcomeGift}, player.Deps{Store: store, Invoker: inv, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa} {
+		app.Register(e.reg)
+	}
+
+	verifier, err := ticket.NewVerifier(secret)
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	e.gate, err = gate.New(cfg.Gate, gate.Deps{
+		Invoker:    inv,
+		Tickets:    verifier,
+		Used:       directory.Once{Store: store, Prefix: "gate/ticket-used/"},
+		Directory:  dir,
+		Subscriber: e.db,
+		Logger:     log.With("part", "gate"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	return e, nil
+}
+
+// Start subscribes the functions to their topics and opens the gate's listeners.
+func (e *Embedded) Start(ctx context.Context) error {
+	e.subCtx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, s := range e.reg.Subscriptions() {
+		if err := e.db.Subscribe(e.subCtx, s); err != nil {
+			return fmt.Errorf("system: subscribing %s to %s: %w", s.Group, s.Topic, err)
+		}
+	}
+	if err := e.gate.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	return nil
+}
+
+// Gate returns the running gate (for its addresses).
+func (e *Embedded) Gate() *gate.Gate { return e.gate }
+
+// Registry returns the function registry (for tests and tools).
+func (e *Embedded) Registry() *functions.Registry { return e.reg }
+
+// Stop stops the gate gracefully (players are told), then the event delivery,
+// then closes the files. Every acknowledged change is already on disk.
+func (e *Embedded) Stop(ctx context.Context) error {
+	var errs []error
+	if e.gate != nil {
+		if err := e.gate.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("gate: %w", err))
+		}
+	}
+	if err := e.close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Embedded) close() error {
+	var errs []error
+	if e.cancel != nil {
+		e.cancel()
+	}
+	if e.db != nil {
+		if err := e.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

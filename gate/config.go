@@ -1,0 +1,177 @@
+package gate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/ticket"
+	"github.com/gamemesh/gamemesh/wire"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultHandshakeTimeout  = 5 * time.Second
+	DefaultHeartbeatInterval = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultOutQueue          = 256
+	DefaultRateLimit         = 50
+	DefaultRateBurst         = 100
+	DefaultMaxInflight       = 32
+	DefaultMaxOnline         = 10_000
+	DefaultQueueCap          = 5_000
+	DefaultAdmissionRate     = 200
+)
+
+// Limits on MaxFrameSize: a frame must hold a login with the longest ticket,
+// and no frame may ask the gate for more than MaxFrameLimit bytes.
+const (
+	MinFrameSize  = ticket.MaxTokenLen + 64
+	MaxFrameLimit = 16 << 20
+)
+
+// Config configures a Gate. Zero fields take the defaults above.
+type Config struct {
+	// ID names the gate in the directory and in its push topic; it must be a
+	// valid key part (2–64 characters of [a-z0-9_-]).
+	ID string
+	// TCPAddr is the TCP listen address ("host:port", port 0 picks one); ""
+	// disables TCP.
+	TCPAddr string
+	// WSAddr is the HTTP listen address serving WebSocket at /ws, the guest
+	// login at POST /v1/login/guest and GET /healthz; "" disables it.
+	WSAddr string
+	// MaxFrameSize is the largest incoming frame, in bytes (default
+	// wire.DefaultMaxFrame). Larger frames are refused before allocation.
+	MaxFrameSize int
+	// HandshakeTimeout is how long a new connection has to send its login frame.
+	HandshakeTimeout time.Duration
+	// HeartbeatInterval is how often clients should send a heartbeat; it is
+	// told to clients in the login response.
+	HeartbeatInterval time.Duration
+	// IdleTimeout closes a logged-in session that sent nothing for that long
+	// (default 3 × HeartbeatInterval), rounded up by at most 1/16 (the
+	// deadline is not moved on every frame). Queued sessions have none: TCP
+	// keepalive finds dead ones.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a client.
+	WriteTimeout time.Duration
+	// OutQueue is how many outgoing frames may wait for a client; a client
+	// whose queue overflows is disconnected as a slow consumer.
+	OutQueue int
+	// RateLimit is the sustained requests per second allowed per connection,
+	// RateBurst the bucket size.
+	RateLimit float64
+	RateBurst int
+	// MaxInflight is how many calls one connection may have in flight.
+	MaxInflight int
+	// MaxOnline is how many players are admitted at once; the others queue.
+	MaxOnline int
+	// QueueCap is how many logins may wait in the queue; beyond it a login is
+	// refused with SERVER_FULL.
+	QueueCap int
+	// AdmissionRate is how many queued logins are admitted per second.
+	AdmissionRate float64
+	// CallDeadline is the deadline of each call the gate makes on a client's
+	// behalf (default gamemesh.DefaultDeadline). Calls of one session that
+	// start within CallDeadline/64 of each other share a deadline.
+	CallDeadline time.Duration
+	// CheckOrigin decides whether a WebSocket upgrade from a browser origin is
+	// accepted; nil accepts requests without an Origin header or from the same host.
+	CheckOrigin func(r *http.Request) bool
+}
+
+// withDefaults returns c with every zero field set to its default. It is the
+// one place where defaults are applied.
+func (c Config) withDefaults() Config {
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = wire.DefaultMaxFrame
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 3 * c.HeartbeatInterval
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.OutQueue == 0 {
+		c.OutQueue = DefaultOutQueue
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = DefaultRateBurst
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.MaxOnline == 0 {
+		c.MaxOnline = DefaultMaxOnline
+	}
+	if c.QueueCap == 0 {
+		c.QueueCap = DefaultQueueCap
+	}
+	if c.AdmissionRate == 0 {
+		c.AdmissionRate = DefaultAdmissionRate
+	}
+	if c.CallDeadline == 0 {
+		c.CallDeadline = gamemesh.DefaultDeadline
+	}
+	return c
+}
+
+// validate reports every problem of a defaulted Config at once.
+func (c Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("gate: config: "+format, args...)) }
+	if !gamemesh.ValidKeyPart(c.ID) {
+		bad("ID %q must be 2 to 64 characters of [a-z0-9_-]", c.ID)
+	}
+	if c.TCPAddr == "" && c.WSAddr == "" {
+		bad("at least one of TCPAddr and WSAddr is required")
+	}
+	if c.MaxFrameSize < MinFrameSize || c.MaxFrameSize > MaxFrameLimit {
+		bad("MaxFrameSize %d out of range [%d, %d]", c.MaxFrameSize, MinFrameSize, MaxFrameLimit)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"HandshakeTimeout", c.HandshakeTimeout}, {"HeartbeatInterval", c.HeartbeatInterval},
+		{"IdleTimeout", c.IdleTimeout}, {"WriteTimeout", c.WriteTimeout}, {"CallDeadline", c.CallDeadline},
+	} {
+		if d.v < 0 {
+			bad("%s %v must be positive", d.name, d.v)
+		}
+	}
+	if c.IdleTimeout > 0 && c.HeartbeatInterval > 0 && c.IdleTimeout <= c.HeartbeatInterval {
+		bad("IdleTimeout %v must exceed HeartbeatInterval %v", c.IdleTimeout, c.HeartbeatInterval)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{
+		{"OutQueue", c.OutQueue}, {"RateBurst", c.RateBurst}, {"MaxInflight", c.MaxInflight},
+		{"MaxOnline", c.MaxOnline}, {"QueueCap", c.QueueCap},
+	} {
+		if n.v < 0 {
+			bad("%s %d must be positive", n.name, n.v)
+		}
+	}
+	if !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0) {
+		bad("RateLimit %v must be a positive number", c.RateLimit)
+	}
+	if !(c.AdmissionRate > 0) || math.IsInf(c.AdmissionRate, 0) {
+		bad("AdmissionRate %v must be a positive number", c.AdmissionRate)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,18 @@
+// Package gate holds the players' long-lived connections: TCP (length-prefixed
+// Envelope frames, see package wire) and WebSocket (one binary message per
+// Envelope). It authenticates the first frame with a signed single-use ticket,
+// admits players up to a maximum online count and queues the rest in FIFO
+// order at an admission rate, routes requests ("system.method") to function
+// apps through an Invoker with a deadline, and delivers pushes published on its
+// own push topic.
+//
+// Each connection has a read loop and a write loop. Outgoing frames go through
+// a bounded queue; the write loop drains everything queued and writes it with
+// one syscall, and a client that does not read fast enough is disconnected
+// rather than buffered without bound. Every failure a client can cause is
+// answered with a KICK or RESPONSE frame carrying a code from the catalogue.
+//
+// The lifecycle is explicit: New validates, Start listens and subscribes, Stop
+// stops accepting, lets in-flight calls finish, kicks every session with
+// SHUTTING_DOWN and waits for every goroutine it started.
+package gate

@@ -1,0 +1,116 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// maxHeaderBytes caps HTTP request headers.
+const maxHeaderBytes = 8 << 10
+
+// listen binds the configured listeners and builds the HTTP server.
+func (g *Gate) listen(ctx context.Context) error {
+	var lc net.ListenConfig
+	if g.cfg.TCPAddr != "" {
+		ln, err := lc.Listen(ctx, "tcp", g.cfg.TCPAddr)
+		if err != nil {
+			return fmt.Errorf("gate: listening on tcp %s: %w", g.cfg.TCPAddr, err)
+		}
+		g.tcpLn = ln
+	}
+	if g.cfg.WSAddr != "" {
+		ln, err := lc.Listen(ctx, "tcp", g.cfg.WSAddr)
+		if err != nil {
+			return fmt.Errorf("gate: listening on http %s: %w", g.cfg.WSAddr, err)
+		}
+		g.httpLn = ln
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /ws", g.handleWS)
+		mux.HandleFunc("POST /v1/login/guest", g.handleGuestLogin)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		})
+		g.httpSrv = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: g.cfg.HandshakeTimeout,
+			IdleTimeout:       2 * g.cfg.IdleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return g.ctx },
+		}
+	}
+	return nil
+}
+
+func (g *Gate) closeListeners() {
+	if g.tcpLn != nil {
+		_ = g.tcpLn.Close()
+	}
+	if g.httpLn != nil {
+		_ = g.httpLn.Close()
+	}
+}
+
+// acceptLoop accepts TCP connections until the listener is closed.
+func (g *Gate) acceptLoop(ln net.Listener) {
+	defer g.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || g.stopCtx.Err() != nil {
+				return
+			}
+			// Out of file descriptors or similar: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			g.log.Warn("accept failed", "err", err, "retry_in", delay)
+			select {
+			case <-g.stopCtx.Done():
+				return
+			case <-time.After(delay):
+			}
+			continue
+		}
+		delay = 0
+		s := g.newSession(newTCPTransport(c, g.cfg.MaxFrameSize))
+		if !g.track(s) {
+			_ = c.Close()
+			return
+		}
+		go func() {
+			defer g.wg.Done()
+			g.serve(s)
+		}()
+	}
+}
+
+// serveHTTP serves the WebSocket endpoint, the guest login and health.
+func (g *Gate) serveHTTP() {
+	defer g.wg.Done()
+	if err := g.httpSrv.Serve(g.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.log.Error("http server failed", "err", err)
+	}
+}
+
+// handleWS upgrades to WebSocket and serves the session on the handler's
+// goroutine, counted in g.wg like a TCP session.
+func (g *Gate) handleWS(w http.ResponseWriter, r *http.Request) {
+	c, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		g.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return // the upgrader has answered with an HTTP error
+	}
+	s := g.newSession(newWSTransport(c, g.cfg.MaxFrameSize))
+	if !g.track(s) {
+		_ = c.Close()
+		return
+	}
+	defer g.wg.Done()
+	g.serve(s)
+}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -59,6 +60,31 @@ func handshake(t transport, ticket string, opts *Options) (*gamev1.LoginResponse
 	if err := t.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body}, time.Now().Add(opts.WriteTimeout)); err != nil {
 		return nil, loginIOError(err)
 	}
+	// While the login waits (in the queue, for instance) the gate may send
+	// nothing for long: heartbeats keep the connection alive and the gate's
+	// echoes keep this side's read deadline moving.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(min(queueHeartbeat, opts.LoginIdle/3))
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if t.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT}, time.Now().Add(opts.WriteTimeout)) != nil {
+					return
+				}
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
 	for {
 		if err := t.setReadDeadline(time.Now().Add(opts.LoginIdle)); err != nil {
 			return nil, loginIOError(err)
@@ -98,6 +124,10 @@ func handshake(t transport, ticket string, opts *Options) (*gamev1.LoginResponse
 		}
 	}
 }
+
+// queueHeartbeat is how often (at most) a client waiting for its login answer
+// sends a heartbeat; a third of LoginIdle when that is shorter.
+const queueHeartbeat = 5 * time.Second
 
 func loginIOError(err error) error {
 	if isTimeout(err) {

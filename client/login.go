@@ -34,19 +34,14 @@ type GuestTicket struct {
 	Created bool
 }
 
-// guestHTTP is the client GuestLogin uses: no keep-alive, so that no idle
-// connection (and its goroutines) outlives a call.
-var guestHTTP = &http.Client{
-	Timeout:   GuestLoginTimeout,
-	Transport: &http.Transport{DisableKeepAlives: true},
-}
-
 // GuestLogin asks the login endpoint at httpBase ("http://host:port") for a
 // ticket for the guest account of deviceID, creating the account on first use.
 // A refusal is a *gamemesh.Error with the server's code (BANNED,
 // INVALID_ARGUMENT, RATE_LIMITED...); an unreachable server is UNAVAILABLE.
 func GuestLogin(ctx context.Context, httpBase, deviceID string) (GuestTicket, error) {
-	return GuestLoginWith(ctx, guestHTTP, httpBase, deviceID)
+	// No keep-alive, so that no idle connection (and its goroutines) outlives the call.
+	hc := &http.Client{Timeout: GuestLoginTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	return GuestLoginWith(ctx, hc, httpBase, deviceID)
 }
 
 // GuestLoginWith is GuestLogin through hc, for callers that share a transport

@@ -141,3 +141,31 @@ func TestPusherRoutesToTheGate(t *testing.T) {
 		t.Fatalf("push envelope %v", &env)
 	}
 }
+
+// lyingStore applies a write but answers CONFLICT, like a backend whose retry
+// of a successful write trips its own ETag check.
+type lyingStore struct {
+	gamemesh.Store
+	lieOnce bool
+}
+
+func (l *lyingStore) Set(ctx context.Context, key string, v []byte, opts gamemesh.SetOptions) error {
+	err := l.Store.Set(ctx, key, v, opts)
+	if err == nil && l.lieOnce {
+		l.lieOnce = false
+		return gamemesh.Errorf(gamemesh.CodeConflict, "etag mismatch (but the write applied)")
+	}
+	return err
+}
+
+func TestOnceConflictOnOwnWriteIsSuccess(t *testing.T) {
+	ctx := context.Background()
+	store := &lyingStore{Store: openStore(t), lieOnce: true}
+	once := directory.Once{Store: store}
+	if err := once.Use(ctx, "t1", time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("our own write reported as a conflict must count as used by us: %v", err)
+	}
+	if err := once.Use(ctx, "t1", time.Now().Add(time.Minute)); !errors.Is(err, gamemesh.ErrConflict) {
+		t.Fatalf("second use: %v, want CONFLICT", err)
+	}
+}

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"encoding/base64"
+	"google.golang.org/protobuf/proto"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,11 @@ const (
 	DefaultPageSize = 20
 	MaxPageSize     = 50
 )
+
+// MaxPageBytes bounds the encoded mails of one page, so a page of large mails
+// stays well inside a client's frame limit (64 KiB by default); a page that
+// would exceed it ends early with a next-page token.
+const MaxPageBytes = 32 << 10
 
 // tokenPrefix versions the page token format.
 const tokenPrefix = "c1:"
@@ -74,6 +80,7 @@ func (a *App) list(ctx context.Context, req gamemesh.Request, in *gamev1.ListMai
 	now := a.now()
 	out := &gamev1.ListMailResponse{}
 	var lastSeq int64
+	pageBytes := 0
 	for i := len(b.Mails) - 1; i >= 0; i-- {
 		m := b.Mails[i]
 		if m.expired(now) {
@@ -86,11 +93,14 @@ func (a *App) list(ctx context.Context, req gamemesh.Request, in *gamev1.ListMai
 		if before >= 0 && m.Seq >= before {
 			continue
 		}
-		if len(out.Mails) == size {
+		pm := m.toProto()
+		n := proto.Size(pm)
+		if len(out.Mails) == size || (len(out.Mails) > 0 && pageBytes+n > MaxPageBytes) {
 			out.NextPageToken = encodeToken(lastSeq) // there is more after this page
 			continue
 		}
-		out.Mails = append(out.Mails, m.toProto())
+		out.Mails = append(out.Mails, pm)
+		pageBytes += n
 		lastSeq = m.Seq
 	}
 	return out, nil

@@ -2,8 +2,11 @@ package mail_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/mail"
@@ -130,5 +133,49 @@ func TestExpiredMail(t *testing.T) {
 	wantCode(t, err, gamemesh.CodeNotFound)
 	if got := e.ids(t, bob); len(got) != 2 {
 		t.Fatalf("box = %v, want 2 live mails", got)
+	}
+}
+
+// A page of the largest mails stays under MaxPageBytes (and so inside a
+// client's frame limit): it ends early, and the next pages hold the rest.
+func TestListPageBoundedInBytes(t *testing.T) {
+	e := newEnv(t, mail.Config{})
+	ctx := testCtx(t)
+	bob := e.newPlayer(t)
+	body := strings.Repeat("x", mail.MaxBodyLen)
+	var items []*gamev1.Item
+	for i := range mail.DefaultMaxAttachments {
+		items = append(items, &gamev1.Item{Id: fmt.Sprintf("item_%02d_%s", i, strings.Repeat("z", 50)), Count: 1})
+	}
+	const n = 50
+	for i := range n {
+		if _, err := e.send(ctx, "", &gamev1.SendMailRequest{To: string(bob), Subject: strings.Repeat("s", mail.MaxSubjectLen),
+			Body: body, Attachments: items, RequestId: fmt.Sprintf("big-mail-%04d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Millisecond)
+	}
+	seen, token, pages := map[string]bool{}, "", 0
+	for {
+		out, err := e.list(ctx, bob, token, mail.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if size := proto.Size(out); size > mail.MaxPageBytes+1024 {
+			t.Fatalf("page %d is %d bytes, over the %d bound", pages, size, mail.MaxPageBytes)
+		}
+		for _, m := range out.Mails {
+			if seen[m.Id] {
+				t.Fatalf("mail %s on two pages", m.Id)
+			}
+			seen[m.Id] = true
+		}
+		if token = out.NextPageToken; token == "" {
+			break
+		}
+	}
+	if len(seen) != n || pages < 2 {
+		t.Fatalf("%d mails over %d pages, want all %d over several pages", len(seen), pages, n)
 	}
 }

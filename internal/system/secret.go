@@ -47,10 +47,36 @@ func LoadTicketSecret(secretPath string) ([]byte, string, error) {
 	if err := os.MkdirAll(filepath.Dir(secretPath), 0o700); err != nil {
 		return nil, "", fmt.Errorf("creating %s: %w", filepath.Dir(secretPath), err)
 	}
-	if err := os.WriteFile(secretPath, []byte(hex.EncodeToString(s)+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(secretPath, []byte(hex.EncodeToString(s)+"\n")); err != nil {
 		return nil, "", fmt.Errorf("writing ticket secret: %w", err)
 	}
 	return s, secretPath + " (generated)", nil
+}
+
+// writeFileAtomic writes data (mode 0600) to a temporary file, syncs it and
+// renames it over path, so a crash leaves either no file or the whole file.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op after a successful rename
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 func decodeSecret(v string) ([]byte, error) {

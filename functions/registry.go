@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gamemesh/gamemesh"
 )
@@ -27,12 +28,34 @@ type Method struct {
 // DefaultMaxBody is the request body limit of a method that sets none.
 const DefaultMaxBody = 16 << 10
 
+// Features says whether an app (a system) is switched on; *feature.Flags
+// implements it. Enabled is called on every Call: it must be cheap and safe
+// for concurrent use.
+type Features interface {
+	Enabled(app string) bool
+}
+
 // Registry holds the function apps a process serves. It is safe for
 // concurrent use; registration normally happens once, before serving.
 type Registry struct {
-	mu   sync.RWMutex
-	apps map[string]map[string]Method
-	subs []gamemesh.Subscription
+	mu       sync.RWMutex
+	apps     map[string]map[string]Method
+	subs     []gamemesh.Subscription
+	features atomic.Pointer[featuresRef] // nil: every app is on
+}
+
+// featuresRef boxes a Features for the atomic pointer.
+type featuresRef struct{ f Features }
+
+// SetFeatures makes Call refuse the methods of switched-off apps with
+// FEATURE_DISABLED (defence in depth: gates refuse first). nil turns the check
+// off. It is safe to call at any time.
+func (r *Registry) SetFeatures(f Features) {
+	if f == nil {
+		r.features.Store(nil)
+		return
+	}
+	r.features.Store(&featuresRef{f: f})
 }
 
 // NewRegistry returns an empty Registry.
@@ -118,8 +141,9 @@ func (r *Registry) Subscriptions() []gamemesh.Subscription {
 }
 
 // Call runs app.method on req with the registry's checks: unknown routes,
-// private methods called by a player, and oversize bodies are refused with a
-// clear error before the handler runs. Transports (embedded Invoker, Dapr app
+// private methods called by a player, methods of a switched-off app (see
+// SetFeatures) and oversize bodies are refused with a clear error before the
+// handler runs. Transports (embedded Invoker, Dapr app
 // server) call it so that every transport applies the same rules.
 func (r *Registry) Call(ctx context.Context, req gamemesh.Request) ([]byte, error) {
 	m, ok := r.Lookup(req.App, req.Method)
@@ -128,6 +152,9 @@ func (r *Registry) Call(ctx context.Context, req gamemesh.Request) ([]byte, erro
 	}
 	if req.Player != "" && !m.Public {
 		return nil, gamemesh.Errorf(gamemesh.CodeUnknownRoute, "unknown route %s.%s", req.App, req.Method)
+	}
+	if fr := r.features.Load(); fr != nil && !fr.f.Enabled(req.App) {
+		return nil, gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "%s is switched off", req.App)
 	}
 	if len(req.Body) > m.MaxBody {
 		return nil, gamemesh.Errorf(gamemesh.CodeBodyTooLarge, "body of %d bytes exceeds %d for %s.%s", len(req.Body), m.MaxBody, req.App, req.Method)

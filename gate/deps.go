@@ -34,7 +34,14 @@ type Directory interface {
 	Unregister(ctx context.Context, player gamemesh.PlayerID, session string) error
 }
 
-// Deps are the services a Gate uses. Logger and Now are optional.
+// Features says whether a system is switched on; *feature.Flags implements
+// it. Enabled is called on every request: it must be cheap and safe for
+// concurrent use.
+type Features interface {
+	Enabled(system string) bool
+}
+
+// Deps are the services a Gate uses. Features, Logger and Now are optional.
 type Deps struct {
 	// Invoker calls function apps for client requests and the guest login.
 	Invoker gamemesh.Invoker
@@ -46,6 +53,9 @@ type Deps struct {
 	Directory Directory
 	// Subscriber delivers this gate's push topic.
 	Subscriber gamemesh.Subscriber
+	// Features refuses requests to switched-off systems with
+	// FEATURE_DISABLED before any call leaves (nil: every system is on).
+	Features Features
 	// Logger receives the gate's logs (discarded when nil).
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).

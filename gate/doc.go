@@ -12,6 +12,11 @@
 // rather than buffered without bound. Every failure a client can cause is
 // answered with a KICK or RESPONSE frame carrying a code from the catalogue.
 //
+// Live ops reach a running gate without a restart: Deps.Features (optional)
+// switches systems off, and a request to a switched-off system is answered
+// FEATURE_DISABLED before any call leaves; SetLimits changes max online,
+// queue cap, admission rate and per-connection rate limits under load.
+//
 // The lifecycle is explicit: New validates, Start listens and subscribes, Stop
 // stops accepting, lets in-flight calls finish, kicks every session with
 // SHUTTING_DOWN and waits for every goroutine it started.

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/directory"
@@ -34,6 +36,8 @@ type Gate struct {
 	wg        sync.WaitGroup // every goroutine the gate starts, but call workers
 	workers   *workers       // run calls; closed once every session has ended
 	admitWake chan struct{}
+	admitLim  *rate.Limiter          // AdmissionRate; SetLimits changes it
+	limits    atomic.Pointer[Limits] // stored under mu, read anywhere
 
 	tcpLn   net.Listener
 	httpLn  net.Listener
@@ -68,7 +72,10 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		queue:     list.New(),
 		queued:    make(map[gamemesh.PlayerID]*list.Element),
 		workers:   newWorkers(),
+		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), 1),
 	}
+	g.limits.Store(&Limits{MaxOnline: cfg.MaxOnline, QueueCap: cfg.QueueCap, AdmissionRate: cfg.AdmissionRate,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
 	g.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		WriteBufferPool:  &sync.Pool{}, // the gate writes frames itself; gorilla needs no write buffer

@@ -127,6 +127,12 @@ func randomSecret(t testing.TB) []byte {
 // (private) before setup adds more.
 func newEnv(t testing.TB, mutate func(*Config), setup func(*functions.Registry)) *env {
 	t.Helper()
+	return newEnvDeps(t, mutate, setup, nil)
+}
+
+// newEnvDeps is newEnv with a hook that adjusts the gate's Deps.
+func newEnvDeps(t testing.TB, mutate func(*Config), setup func(*functions.Registry), deps func(*Deps)) *env {
+	t.Helper()
 	secret := randomSecret(t)
 	signer, err := ticket.NewSigner(secret, time.Minute)
 	if err != nil {
@@ -156,13 +162,17 @@ func newEnv(t testing.TB, mutate func(*Config), setup func(*functions.Registry))
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	g, err := New(cfg, Deps{
+	d := Deps{
 		Invoker:    invokerFunc(e.reg.Call),
 		Tickets:    verifier,
 		Used:       e.used,
 		Directory:  e.dir,
 		Subscriber: e.sub,
-	})
+	}
+	if deps != nil {
+		deps(&d)
+	}
+	g, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,6 @@ func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 		return false
 	}
 	s.player = claims.Player
-	s.limiter = rate.NewLimiter(rate.Limit(g.cfg.RateLimit), g.cfg.RateBurst)
 	s.ctx, s.cancel = context.WithCancel(g.ctx)
 	return g.admit(s)
 }
@@ -56,6 +55,10 @@ func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 func (g *Gate) admit(s *session) bool {
 	p := s.player
 	g.mu.Lock()
+	// The limiter is made under g.mu, where SetLimits changes the limits and
+	// the limiters of published sessions: no session misses a change.
+	lim := g.limits.Load()
+	s.limiter = rate.NewLimiter(rate.Limit(lim.RateLimit), lim.RateBurst)
 	if g.stopping {
 		g.mu.Unlock()
 		s.kick(gamemesh.CodeShuttingDown, "server is shutting down")
@@ -84,12 +87,12 @@ func (g *Gate) admit(s *session) bool {
 		old.kick(gamemesh.CodeKicked, "logged in elsewhere")
 		return true
 	}
-	if g.queue.Len() == 0 && len(g.online) < g.cfg.MaxOnline {
+	if g.queue.Len() == 0 && len(g.online) < lim.MaxOnline {
 		g.online[p] = s
 		g.mu.Unlock()
 		return g.activate(s)
 	}
-	if g.queue.Len() >= g.cfg.QueueCap {
+	if g.queue.Len() >= lim.QueueCap {
 		n := g.queue.Len()
 		g.mu.Unlock()
 		s.log.Info("login refused: queue full", "queued", n)

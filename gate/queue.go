@@ -2,8 +2,6 @@ package gate
 
 import (
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // queueReportEvery is how often queued clients are told their new position
@@ -22,7 +20,7 @@ func (g *Gate) wakeAdmission() {
 // AdmissionRate while slots are free, and reports positions to queued clients.
 func (g *Gate) admissionLoop() {
 	defer g.wg.Done()
-	lim := rate.NewLimiter(rate.Limit(g.cfg.AdmissionRate), 1)
+	lim := g.admitLim
 	tick := time.NewTicker(queueReportEvery)
 	defer tick.Stop()
 	for {
@@ -49,14 +47,14 @@ func (g *Gate) admissionLoop() {
 func (g *Gate) canAdmit() bool {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return !g.stopping && g.queue.Len() > 0 && len(g.online) < g.cfg.MaxOnline
+	return !g.stopping && g.queue.Len() > 0 && len(g.online) < g.limits.Load().MaxOnline
 }
 
 // popQueue moves the head of the queue into a free slot.
 func (g *Gate) popQueue() *session {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.stopping || g.queue.Len() == 0 || len(g.online) >= g.cfg.MaxOnline {
+	if g.stopping || g.queue.Len() == 0 || len(g.online) >= g.limits.Load().MaxOnline {
 		return nil
 	}
 	s := g.queue.Remove(g.queue.Front()).(*session)

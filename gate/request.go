@@ -17,8 +17,12 @@ func (s *session) request(env *gamev1.Envelope) bool {
 		return s.respondError(env, gamemesh.CodeUnknownRoute, fmt.Sprintf("unknown route %.64q: routes are system.method", env.Route))
 	}
 	if !s.limiter.Allow() {
+		l := s.g.limits.Load()
 		return s.respondError(env, gamemesh.CodeRateLimited,
-			fmt.Sprintf("rate limit exceeded: at most %g requests/s, bursts of %d", s.g.cfg.RateLimit, s.g.cfg.RateBurst))
+			fmt.Sprintf("rate limit exceeded: at most %g requests/s, bursts of %d", l.RateLimit, l.RateBurst))
+	}
+	if f := s.g.deps.Features; f != nil && !f.Enabled(system) {
+		return s.respondError(env, gamemesh.CodeFeatureDisabled, fmt.Sprintf("%s is switched off", system))
 	}
 	s.mu.Lock()
 	switch {

@@ -50,7 +50,8 @@ type session struct {
 	written atomic.Bool // the final frame was written: drain before closing
 
 	// player is set once by the read loop at login, before the session is
-	// published in the gate's maps; limiter is used by the read loop only.
+	// published in the gate's maps; limiter is made by admit under g.mu, used
+	// by the read loop, and changed by SetLimits under g.mu.
 	player  gamemesh.PlayerID
 	limiter *rate.Limiter
 	// ctx is the parent of this session's calls (one registration with the

@@ -24,6 +24,12 @@ const (
 	DefaultMaxOnline         = 10_000
 	DefaultQueueCap          = 5_000
 	DefaultAdmissionRate     = 200
+	DefaultMaxRateRefusals   = 100
+	DefaultQueueIdleTimeout  = 20 * time.Second
+	DefaultQueueKeepAlive    = 5 * time.Second
+	DefaultHTTPTimeout       = 5 * time.Second
+	DefaultGuestLoginRate    = 200
+	DefaultGuestLoginBurst   = 400
 )
 
 // Limits on MaxFrameSize: a frame must hold a login with the longest ticket,
@@ -47,6 +53,12 @@ type Config struct {
 	// MaxFrameSize is the largest incoming frame, in bytes (default
 	// wire.DefaultMaxFrame). Larger frames are refused before allocation.
 	MaxFrameSize int
+	// MaxOutFrame is the largest frame sent to a client, in bytes (default
+	// wire.DefaultMaxFrame, the client SDK's default limit: a larger frame
+	// would end the client's session). A function's response that would
+	// exceed it is answered BODY_TOO_LARGE instead; a larger push is dropped
+	// and logged. The session goes on either way.
+	MaxOutFrame int
 	// HandshakeTimeout is how long a new connection has to send its login frame.
 	HandshakeTimeout time.Duration
 	// HeartbeatInterval is how often clients should send a heartbeat; it is
@@ -54,18 +66,34 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// IdleTimeout closes a logged-in session that sent nothing for that long
 	// (default 3 × HeartbeatInterval), rounded up by at most 1/16 (the
-	// deadline is not moved on every frame). Queued sessions have none: TCP
-	// keepalive finds dead ones.
+	// deadline is not moved on every frame).
 	IdleTimeout time.Duration
+	// QueueIdleTimeout closes a session waiting in the login queue that sent
+	// nothing for that long (default 20 s, rounded up like IdleTimeout), so
+	// that dead or silent sockets do not hold queue places. Clients send a
+	// heartbeat at least every 5 s while they wait for their login answer.
+	QueueIdleTimeout time.Duration
+	// QueueKeepAlive is how often every queued client is told its position
+	// even when it did not change (default 5 s): a keep-alive for clients
+	// that do not heartbeat while they wait, and a write that finds dead sockets.
+	QueueKeepAlive time.Duration
 	// WriteTimeout bounds each write to a client.
 	WriteTimeout time.Duration
 	// OutQueue is how many outgoing frames may wait for a client; a client
 	// whose queue overflows is disconnected as a slow consumer.
 	OutQueue int
-	// RateLimit is the sustained requests per second allowed per connection,
-	// RateBurst the bucket size.
+	// RateLimit is the sustained frames per second allowed per connection,
+	// RateBurst the bucket size. Every client frame counts: requests,
+	// heartbeats and WebSocket pings, logged in or queued. A request over the
+	// limit is answered RATE_LIMITED; a heartbeat or ping over it is not
+	// answered.
 	RateLimit float64
 	RateBurst int
+	// MaxRateRefusals is how far a connection's refused frames may outnumber
+	// its accepted ones before it is kicked with RATE_LIMITED (default
+	// DefaultMaxRateRefusals): more refusals than this in a row always kick,
+	// and refusals never cost much more than the traffic the limit allows.
+	MaxRateRefusals int
 	// MaxInflight is how many calls one connection may have in flight.
 	MaxInflight int
 	// MaxOnline is how many players are admitted at once; the others queue.
@@ -79,6 +107,17 @@ type Config struct {
 	// behalf (default gamemesh.DefaultDeadline). Calls of one session that
 	// start within CallDeadline/64 of each other share a deadline.
 	CallDeadline time.Duration
+	// HTTPTimeout bounds reading the body of each HTTP request and writing
+	// each answer (default DefaultHTTPTimeout; headers are bounded by
+	// HandshakeTimeout), so a client trickling bytes cannot hold a
+	// connection. Upgraded WebSocket connections have their own deadlines.
+	HTTPTimeout time.Duration
+	// GuestLoginRate is how many guest logins per second the gate accepts
+	// over all clients, GuestLoginBurst the bucket size (defaults
+	// DefaultGuestLoginRate and DefaultGuestLoginBurst). Beyond it the
+	// endpoint answers 429 with code RATE_LIMITED.
+	GuestLoginRate  float64
+	GuestLoginBurst int
 	// CheckOrigin decides whether a WebSocket upgrade from a browser origin is
 	// accepted; nil accepts requests without an Origin header or from the same host.
 	CheckOrigin func(r *http.Request) bool
@@ -90,6 +129,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxFrameSize == 0 {
 		c.MaxFrameSize = wire.DefaultMaxFrame
 	}
+	if c.MaxOutFrame == 0 {
+		c.MaxOutFrame = wire.DefaultMaxFrame
+	}
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
@@ -98,6 +140,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 3 * c.HeartbeatInterval
+	}
+	if c.QueueIdleTimeout == 0 {
+		c.QueueIdleTimeout = DefaultQueueIdleTimeout
+	}
+	if c.QueueKeepAlive == 0 {
+		c.QueueKeepAlive = DefaultQueueKeepAlive
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
@@ -110,6 +158,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = DefaultRateBurst
+	}
+	if c.MaxRateRefusals == 0 {
+		c.MaxRateRefusals = DefaultMaxRateRefusals
 	}
 	if c.MaxInflight == 0 {
 		c.MaxInflight = DefaultMaxInflight
@@ -125,6 +176,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CallDeadline == 0 {
 		c.CallDeadline = gamemesh.DefaultDeadline
+	}
+	if c.HTTPTimeout == 0 {
+		c.HTTPTimeout = DefaultHTTPTimeout
+	}
+	if c.GuestLoginRate == 0 {
+		c.GuestLoginRate = DefaultGuestLoginRate
+	}
+	if c.GuestLoginBurst == 0 {
+		c.GuestLoginBurst = DefaultGuestLoginBurst
 	}
 	return c
 }
@@ -142,12 +202,16 @@ func (c Config) validate() error {
 	if c.MaxFrameSize < MinFrameSize || c.MaxFrameSize > MaxFrameLimit {
 		bad("MaxFrameSize %d out of range [%d, %d]", c.MaxFrameSize, MinFrameSize, MaxFrameLimit)
 	}
+	if c.MaxOutFrame < MinFrameSize || c.MaxOutFrame > MaxFrameLimit {
+		bad("MaxOutFrame %d out of range [%d, %d]", c.MaxOutFrame, MinFrameSize, MaxFrameLimit)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
 		{"HandshakeTimeout", c.HandshakeTimeout}, {"HeartbeatInterval", c.HeartbeatInterval},
 		{"IdleTimeout", c.IdleTimeout}, {"WriteTimeout", c.WriteTimeout}, {"CallDeadline", c.CallDeadline},
+		{"QueueIdleTimeout", c.QueueIdleTimeout}, {"QueueKeepAlive", c.QueueKeepAlive}, {"HTTPTimeout", c.HTTPTimeout},
 	} {
 		if d.v < 0 {
 			bad("%s %v must be positive", d.name, d.v)
@@ -161,7 +225,8 @@ func (c Config) validate() error {
 		v    int
 	}{
 		{"OutQueue", c.OutQueue}, {"RateBurst", c.RateBurst}, {"MaxInflight", c.MaxInflight},
-		{"MaxOnline", c.MaxOnline}, {"QueueCap", c.QueueCap},
+		{"MaxOnline", c.MaxOnline}, {"QueueCap", c.QueueCap}, {"MaxRateRefusals", c.MaxRateRefusals},
+		{"GuestLoginBurst", c.GuestLoginBurst},
 	} {
 		if n.v < 0 {
 			bad("%s %d must be positive", n.name, n.v)
@@ -172,6 +237,9 @@ func (c Config) validate() error {
 	}
 	if !(c.AdmissionRate > 0) || math.IsInf(c.AdmissionRate, 0) {
 		bad("AdmissionRate %v must be a positive number", c.AdmissionRate)
+	}
+	if !(c.GuestLoginRate > 0) || math.IsInf(c.GuestLoginRate, 0) {
+		bad("GuestLoginRate %v must be a positive number", c.GuestLoginRate)
 	}
 	return errors.Join(errs...)
 }

@@ -9,8 +9,17 @@
 // Each connection has a read loop and a write loop. Outgoing frames go through
 // a bounded queue; the write loop drains everything queued and writes it with
 // one syscall, and a client that does not read fast enough is disconnected
-// rather than buffered without bound. Every failure a client can cause is
-// answered with a KICK or RESPONSE frame carrying a code from the catalogue.
+// rather than buffered without bound. The write loop is the connection's only
+// writer (WebSocket pongs are queued too) and sends nothing over the client's
+// frame limit (MaxOutFrame): a response that would exceed it is answered
+// BODY_TOO_LARGE, a push is dropped. Every client frame after login counts
+// against the connection's token bucket, and persistent flooding is kicked.
+// Queued sessions have an idle timeout and are told their position
+// periodically. Every failure a client can cause is answered with a KICK or
+// RESPONSE frame carrying a code from the catalogue.
+//
+// The HTTP listener bounds each request's body and answer in time
+// (HTTPTimeout) and rate-limits the guest login over all clients.
 //
 // Live ops reach a running gate without a restart: Deps.Features (optional)
 // switches systems off, and a request to a switched-off system is answered

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -33,24 +34,26 @@ type Gate struct {
 	stopCancel context.CancelFunc
 	stopped    chan struct{}
 
-	wg        sync.WaitGroup // every goroutine the gate starts, but call workers
+	wg        sync.WaitGroup // every goroutine the gate starts or serves with, but call workers
 	workers   *workers       // run calls; closed once every session has ended
 	admitWake chan struct{}
 	admitLim  *rate.Limiter          // AdmissionRate; SetLimits changes it
+	guestLim  *rate.Limiter          // GuestLoginRate, over all clients
 	limits    atomic.Pointer[Limits] // stored under mu, read anywhere
 
 	tcpLn   net.Listener
 	httpLn  net.Listener
 	httpSrv *http.Server
 
-	mu         sync.RWMutex
-	started    bool
-	stopping   bool
-	conns      map[*session]struct{}
-	online     map[gamemesh.PlayerID]*session // admitted (holding a slot)
-	queue      *list.List                     // of *session, head admitted first
-	queued     map[gamemesh.PlayerID]*list.Element
-	queueDirty bool // positions changed since the last report
+	mu           sync.RWMutex
+	started      bool
+	stopping     bool
+	conns        map[*session]struct{}
+	online       map[gamemesh.PlayerID]*session // admitted (holding a slot)
+	queue        *list.List                     // of *session, head admitted first
+	queued       map[gamemesh.PlayerID]*list.Element
+	queueDirty   bool      // positions changed since the last report
+	queueAliveAt time.Time // when every queued client was last told its position
 }
 
 // New returns a Gate for cfg (defaults applied to zero fields) and deps, or an
@@ -73,6 +76,7 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		queued:    make(map[gamemesh.PlayerID]*list.Element),
 		workers:   newWorkers(),
 		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), 1),
+		guestLim:  rate.NewLimiter(rate.Limit(cfg.GuestLoginRate), cfg.GuestLoginBurst),
 	}
 	g.limits.Store(&Limits{MaxOnline: cfg.MaxOnline, QueueCap: cfg.QueueCap, AdmissionRate: cfg.AdmissionRate,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
@@ -95,6 +99,7 @@ func (g *Gate) Start(ctx context.Context) error {
 	g.started = true
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.stopCtx, g.stopCancel = context.WithCancel(g.ctx)
+	g.queueAliveAt = time.Now()
 	g.mu.Unlock()
 
 	if err := g.listen(ctx); err != nil {
@@ -122,10 +127,12 @@ func (g *Gate) Start(ctx context.Context) error {
 }
 
 // Stop stops accepting connections, lets in-flight calls answer, sends every
-// session a KICK with SHUTTING_DOWN, closes the connections and waits for
-// every goroutine of the gate. If ctx ends first, the remaining connections
-// are closed at once and calls cancelled; Stop still waits for the goroutines
-// and returns ctx's error. Stop before Start does nothing.
+// session a KICK with SHUTTING_DOWN, lets in-flight HTTP requests (guest
+// logins) finish, closes the connections and waits for every goroutine of the
+// gate. The sessions are told first, so a slow HTTP client cannot use up ctx
+// before they are. If ctx ends first, the remaining connections are closed at
+// once and calls cancelled; Stop still waits for the goroutines and returns
+// ctx's error. Stop before Start does nothing.
 func (g *Gate) Stop(ctx context.Context) error {
 	g.mu.Lock()
 	if !g.started {
@@ -151,14 +158,18 @@ func (g *Gate) Stop(ctx context.Context) error {
 	if g.tcpLn != nil {
 		_ = g.tcpLn.Close()
 	}
+	// Sessions accepted from now on are refused (track), and so are guest
+	// logins (enter), until Shutdown closes the HTTP listener.
+	for _, s := range sessions {
+		s.shutdown()
+	}
 	if g.httpSrv != nil {
+		// Hijacked WebSocket connections are not the server's: this waits
+		// for guest logins in flight only, bounded by HTTPTimeout each.
 		if err := g.httpSrv.Shutdown(ctx); err != nil {
 			_ = g.httpSrv.Close()
 			errs = append(errs, fmt.Errorf("gate: stopping http server: %w", err))
 		}
-	}
-	for _, s := range sessions {
-		s.shutdown()
 	}
 
 	done := make(chan struct{})
@@ -203,6 +214,18 @@ func (g *Gate) track(s *session) bool {
 		return false
 	}
 	g.conns[s] = struct{}{}
+	g.wg.Add(1)
+	return true
+}
+
+// enter counts an HTTP handler's goroutine in g.wg, so that Stop waits for
+// it; false once the gate is stopping. The handler calls g.wg.Done.
+func (g *Gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopping {
+		return false
+	}
 	g.wg.Add(1)
 	return true
 }

@@ -1,12 +1,18 @@
 package gate
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions"
@@ -113,5 +119,159 @@ func TestGuestLoginUnavailable(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusNotFound || out.Code != "UNKNOWN_ROUTE" {
 		t.Fatalf("%d %+v", resp.StatusCode, out)
+	}
+}
+
+func TestGuestLoginRateLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.GuestLoginRate = 0.001; c.GuestLoginBurst = 2 }, nil)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: ioWait}
+	for i, want := range []int{http.StatusNotFound, http.StatusNotFound, http.StatusTooManyRequests} {
+		resp, err := hc.Post("http://"+e.g.HTTPAddr()+"/v1/login/guest", "application/json", strings.NewReader(`{"device_id":"device-0001"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out httpError
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("login %d: %d %+v (%v), want %d", i, resp.StatusCode, out, err, want)
+		}
+		if want == http.StatusTooManyRequests && (out.Code != "RATE_LIMITED" || out.Error == "" || resp.Header.Get("Retry-After") == "") {
+			t.Fatalf("refusal %+v, Retry-After %q", out, resp.Header.Get("Retry-After"))
+		}
+	}
+}
+
+// rawHTTP opens a connection to the gate's HTTP listener.
+func rawHTTP(t *testing.T, e *env) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", e.g.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func TestGuestLoginSlowBody(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.HTTPTimeout = 200 * time.Millisecond }, nil)
+	c := rawHTTP(t, e)
+	// Announce 40 bytes, send 5, then nothing.
+	if _, err := io.WriteString(c, "POST /v1/login/guest HTTP/1.1\r\nHost: gate\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"dev"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(ioWait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	defer resp.Body.Close()
+	var out httpError
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout || out.Code != "TIMEOUT" {
+		t.Fatalf("%d %+v", resp.StatusCode, out)
+	}
+}
+
+// TestHTTPDeadlinesDoNotOutliveRequests: a kept-alive connection serves a
+// request after a pause longer than HTTPTimeout, and so does a WebSocket
+// session.
+func TestHTTPDeadlinesDoNotOutliveRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.HTTPTimeout = 100 * time.Millisecond }, nil)
+	c := rawHTTP(t, e)
+	r := bufio.NewReader(c)
+	get := func() {
+		t.Helper()
+		if _, err := io.WriteString(c, "POST /v1/login/guest HTTP/1.1\r\nHost: gate\r\nContent-Length: 2\r\n\r\n{}"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(ioWait))
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound { // no login app: UNKNOWN_ROUTE
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	get()
+	w := e.dialWS()
+	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: e.ticket("p1")})
+	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
+	if got := w.read(); got.Route != "login" {
+		t.Fatalf("login answer %v", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	get()
+	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Seq: 1, Route: "echo.echo", Body: []byte("late")})
+	if got := w.read(); got.ReplyTo != 1 || string(got.Body) != "late" {
+		t.Fatalf("answer %v", got)
+	}
+}
+
+// TestStopKicksBeforeWaitingForHTTP: a client stalling its guest login body
+// while the gate stops does not delay the sessions' SHUTTING_DOWN kicks, and
+// Stop still returns at its deadline.
+func TestStopKicksBeforeWaitingForHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, nil) // HTTPTimeout 5 s: longer than Stop's budget
+	c := e.dial()
+	c.login(e, "p1")
+	w := e.dialWS()
+	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: e.ticket("p2")})
+	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
+	if got := w.read(); got.Route != "login" {
+		t.Fatalf("login answer %v", got)
+	}
+
+	slow := rawHTTP(t, e)
+	if _, err := io.WriteString(slow, "POST /v1/login/guest HTTP/1.1\r\nHost: gate\r\nExpect: 100-continue\r\nContent-Length: 40\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The server says 100 Continue once the handler reads the body.
+	_ = slow.SetReadDeadline(time.Now().Add(ioWait))
+	sr := bufio.NewReader(slow)
+	if line, err := sr.ReadString('\n'); err != nil || !strings.Contains(line, "100") {
+		t.Fatalf("got %q, %v; want 100 Continue", line, err)
+	}
+	if _, err := io.WriteString(slow, `{"dev`); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.g.Stop(ctx) }()
+
+	if got := c.read(); got.Kind != gamev1.Kind_KIND_KICK || got.Code != gamemesh.CodeShuttingDown {
+		t.Fatalf("tcp: got %v, want KICK SHUTTING_DOWN", got)
+	}
+	if got := w.read(); got.Kind != gamev1.Kind_KIND_KICK || got.Code != gamemesh.CodeShuttingDown {
+		t.Fatalf("ws: got %v, want KICK SHUTTING_DOWN", got)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) before the stalled request let it: the kicks came late", err)
+	default:
+	}
+	_ = c.c.Close()
+	_ = w.c.Close()
+	select {
+	case err := <-stopped:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("stop: %v", err)
+		}
+	case <-time.After(ioWait):
+		t.Fatal("Stop did not return at its deadline")
+	}
+	if _, err := io.Copy(io.Discard, sr); isTimeout(err) {
+		t.Fatal("stalled HTTP connection left open")
 	}
 }

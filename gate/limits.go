@@ -19,8 +19,8 @@ type Limits struct {
 	QueueCap int
 	// AdmissionRate is how many queued logins are admitted per second.
 	AdmissionRate float64
-	// RateLimit is the sustained requests per second allowed per
-	// connection, RateBurst the bucket size.
+	// RateLimit is the sustained frames per second allowed per connection
+	// (requests, heartbeats and pings all count), RateBurst the bucket size.
 	RateLimit float64
 	RateBurst int
 }

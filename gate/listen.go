@@ -37,7 +37,7 @@ func (g *Gate) listen(ctx context.Context) error {
 			_, _ = w.Write([]byte("ok\n"))
 		})
 		g.httpSrv = &http.Server{
-			Handler:           mux,
+			Handler:           g.withDeadlines(mux),
 			ReadHeaderTimeout: g.cfg.HandshakeTimeout,
 			IdleTimeout:       2 * g.cfg.IdleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
@@ -46,6 +46,30 @@ func (g *Gate) listen(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// withDeadlines bounds each HTTP request: its body must arrive within
+// HTTPTimeout of the handler's start and its answer be written within
+// HTTPTimeout (the guest login moves the write deadline when it has its
+// answer), so a client trickling a body cannot hold a connection, nor Stop.
+//
+// The deadlines are the connection's, set per request through
+// http.ResponseController rather than http.Server's ReadTimeout and
+// WriteTimeout, so that they start when the handler does and the guest login
+// can extend the write deadline past its call. Neither would outlive the
+// request into a WebSocket session: gorilla's Upgrade clears the connection's
+// deadlines before its handshake answer, and the session then sets its own
+// (read: handshake and idle timeouts; write: WriteTimeout per batch). net/http
+// clears the write deadline after each request and the read deadline while
+// it waits for the next one, or once the body is read.
+func (g *Gate) withDeadlines(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		d := time.Now().Add(g.cfg.HTTPTimeout)
+		_ = rc.SetReadDeadline(d)
+		_ = rc.SetWriteDeadline(d)
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (g *Gate) closeListeners() {
@@ -107,6 +131,7 @@ func (g *Gate) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	s := g.newSession(newWSTransport(c, g.cfg.MaxFrameSize))
+	c.SetPingHandler(s.onPing)
 	if !g.track(s) {
 		_ = c.Close()
 		return

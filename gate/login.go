@@ -55,10 +55,13 @@ func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 func (g *Gate) admit(s *session) bool {
 	p := s.player
 	g.mu.Lock()
-	// The limiter is made under g.mu, where SetLimits changes the limits and
-	// the limiters of published sessions: no session misses a change.
+	// The limiter is brought up to date under g.mu, where SetLimits changes
+	// the limits and the limiters of published sessions: no session misses a
+	// change (it was made with the limits in force when the connection came).
 	lim := g.limits.Load()
-	s.limiter = rate.NewLimiter(rate.Limit(lim.RateLimit), lim.RateBurst)
+	now := time.Now()
+	s.limiter.SetLimitAt(now, rate.Limit(lim.RateLimit))
+	s.limiter.SetBurstAt(now, lim.RateBurst)
 	if g.stopping {
 		g.mu.Unlock()
 		s.kick(gamemesh.CodeShuttingDown, "server is shutting down")

@@ -16,11 +16,14 @@ var (
 // loop, call goroutines, pushes, the admission loop) put frames; the write loop
 // takes all of them at once. A final frame (a KICK) ends the queue: it is
 // accepted even when the queue is full and nothing is accepted after it.
+// Besides frames it holds one encoded control frame (a WebSocket pong),
+// written ahead of the next batch.
 type outbox struct {
 	wake chan struct{} // capacity 1: "there is something to take"
 
 	mu       sync.Mutex
 	frames   []*gamev1.Envelope
+	ctrl     []byte // an encoded control frame, written before frames
 	limit    int
 	final    bool // a final frame is queued: nothing more is accepted
 	closed   bool // the session is over: queued frames are dropped
@@ -68,6 +71,21 @@ func (o *outbox) putIf(env *gamev1.Envelope, needPushable, openPushes bool) erro
 	return nil
 }
 
+// putControl queues frame, an encoded control frame, to be written before
+// the next batch; it replaces one not yet written (a pong needs to answer
+// only the latest ping). False once the queue has ended.
+func (o *outbox) putControl(frame []byte) bool {
+	o.mu.Lock()
+	if o.closed || o.final {
+		o.mu.Unlock()
+		return false
+	}
+	o.ctrl = frame
+	o.mu.Unlock()
+	o.signal()
+	return true
+}
+
 // putFinal queues env as the last frame; false if the queue already ended.
 func (o *outbox) putFinal(env *gamev1.Envelope) bool {
 	o.mu.Lock()
@@ -87,6 +105,7 @@ func (o *outbox) close() {
 	o.mu.Lock()
 	o.closed = true
 	o.frames = nil
+	o.ctrl = nil
 	o.mu.Unlock()
 	o.signal()
 }
@@ -109,14 +128,16 @@ func (o *outbox) ended() bool {
 	return o.final || o.closed
 }
 
-// take swaps the queued frames for spare (which must be empty) and reports
-// whether they end with the final frame, or whether the queue was closed.
-func (o *outbox) take(spare []*gamev1.Envelope) (frames []*gamev1.Envelope, final, closed bool) {
+// take swaps the queued frames for spare (which must be empty), returns the
+// control frame to write before them, and reports whether they end with the
+// final frame, or whether the queue was closed.
+func (o *outbox) take(spare []*gamev1.Envelope) (frames []*gamev1.Envelope, ctrl []byte, final, closed bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
-		return nil, false, true
+		return nil, nil, false, true
 	}
 	frames, o.frames = o.frames, spare
-	return frames, o.final, false
+	ctrl, o.ctrl = o.ctrl, nil
+	return frames, ctrl, o.final, false
 }

@@ -5,7 +5,8 @@ import (
 )
 
 // queueReportEvery is how often queued clients are told their new position
-// (only those whose position changed).
+// (only those whose position changed, but every one of them each
+// QueueKeepAlive).
 const queueReportEvery = 250 * time.Millisecond
 
 // wakeAdmission tells the admission loop that a slot or a queued login may be waiting.
@@ -27,8 +28,8 @@ func (g *Gate) admissionLoop() {
 		select {
 		case <-g.stopCtx.Done():
 			return
-		case <-tick.C:
-			g.reportQueue()
+		case now := <-tick.C:
+			g.reportQueue(now)
 		case <-g.admitWake:
 		}
 		for g.canAdmit() {
@@ -67,11 +68,18 @@ func (g *Gate) popQueue() *session {
 	return s
 }
 
-// reportQueue sends a QUEUE frame to each queued client whose position changed.
-func (g *Gate) reportQueue() {
+// reportQueue sends a QUEUE frame to each queued client whose position
+// changed, and to every queued client once QueueKeepAlive has passed since
+// the last such round, changed or not: it keeps alive clients that wait
+// without heartbeats, and a write to a dead socket fails and frees its place.
+func (g *Gate) reportQueue(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.queueDirty {
+	all := now.Sub(g.queueAliveAt) >= g.cfg.QueueKeepAlive
+	if all {
+		g.queueAliveAt = now
+	}
+	if !g.queueDirty && !all {
 		return
 	}
 	g.queueDirty = false
@@ -80,7 +88,7 @@ func (g *Gate) reportQueue() {
 	for el := g.queue.Front(); el != nil; el = el.Next() {
 		pos++
 		s := el.Value.(*session)
-		if s.lastPos != pos {
+		if s.lastPos != pos || all {
 			s.lastPos = pos
 			s.send(queueStatus(pos, n))
 		}

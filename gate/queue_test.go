@@ -2,6 +2,7 @@ package gate
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gamemesh/gamemesh"
 )
@@ -95,5 +96,46 @@ func TestOnlinePlayerReconnectSkipsQueue(t *testing.T) {
 	waiting.heartbeatRoundTrip() // still queued, nothing else received
 	if e.g.Online() != 1 || e.g.Queued() != 1 {
 		t.Fatalf("online %d queued %d", e.g.Online(), e.g.Queued())
+	}
+}
+
+func TestQueuedIdleTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.MaxOnline = 1; c.QueueIdleTimeout = 200 * time.Millisecond }, nil)
+	c0 := e.dial()
+	c0.login(e, "p0")
+	alive, silent := e.dial(), e.dial()
+	alive.sendLogin(e.ticket("p1"))
+	alive.expectQueue(1, 1)
+	silent.sendLogin(e.ticket("p2"))
+	silent.expectQueue(2, 2)
+
+	// Heartbeats keep a queued session well past its idle timeout.
+	for range 8 {
+		time.Sleep(50 * time.Millisecond)
+		alive.heartbeatRoundTrip()
+	}
+	kick := silent.expectKick(gamemesh.CodeTimeout)
+	if !contains(kick.Error, "queue") {
+		t.Fatalf("message %q", kick.Error)
+	}
+	eventually(t, "queue place freed", func() bool { return e.g.Queued() == 1 })
+
+	_ = c0.c.Close()
+	if resp := alive.expectLogin(); resp.PlayerId != "p1" {
+		t.Fatalf("admitted %s", resp.PlayerId)
+	}
+}
+
+func TestQueuePositionResent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.MaxOnline = 1; c.QueueKeepAlive = time.Millisecond }, nil)
+	c0 := e.dial()
+	c0.login(e, "p0")
+	q := e.dial()
+	q.sendLogin(e.ticket("p1"))
+	// The position does not change, yet it is told again and again.
+	for range 3 {
+		q.expectQueue(1, 1)
 	}
 }

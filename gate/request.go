@@ -10,16 +10,12 @@ import (
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
-// request checks a client request and starts its call; false ends the read loop.
+// request checks a client request that passed the rate limit and starts its
+// call; false ends the read loop.
 func (s *session) request(env *gamev1.Envelope) bool {
 	system, method, ok := gamemesh.Route(env.Route).Split()
 	if !ok {
 		return s.respondError(env, gamemesh.CodeUnknownRoute, fmt.Sprintf("unknown route %.64q: routes are system.method", env.Route))
-	}
-	if !s.limiter.Allow() {
-		l := s.g.limits.Load()
-		return s.respondError(env, gamemesh.CodeRateLimited,
-			fmt.Sprintf("rate limit exceeded: at most %g requests/s, bursts of %d", l.RateLimit, l.RateBurst))
 	}
 	if f := s.g.deps.Features; f != nil && !f.Enabled(system) {
 		return s.respondError(env, gamemesh.CodeFeatureDisabled, fmt.Sprintf("%s is switched off", system))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -50,10 +51,12 @@ type session struct {
 	written atomic.Bool // the final frame was written: drain before closing
 
 	// player is set once by the read loop at login, before the session is
-	// published in the gate's maps; limiter is made by admit under g.mu, used
-	// by the read loop, and changed by SetLimits under g.mu.
+	// published in the gate's maps. limiter counts every client frame; it is
+	// made with the session, brought up to date by admit under g.mu, used by
+	// the read loop, and changed by SetLimits under g.mu.
 	player  gamemesh.PlayerID
 	limiter *rate.Limiter
+	strikes int // refused frames not yet outweighed by accepted ones; read loop only
 	// ctx is the parent of this session's calls (one registration with the
 	// gate's context per session, not per call); cancelled when serve ends.
 	ctx    context.Context
@@ -63,8 +66,8 @@ type session struct {
 	seq       uint64         // numbers outgoing frames; write loop only
 	calls     sync.WaitGroup // calls in flight, run on the gate's workers
 
-	armedOnline bool      // the idle deadline is set; read loop only
-	armedAt     time.Time // when it was last moved
+	armedState int32     // the state whose idle deadline is set; read loop only
+	armedAt    time.Time // when it was last moved
 
 	mu         sync.Mutex
 	callCtx    context.Context // shared by calls starting together, see callContext
@@ -82,6 +85,7 @@ type session struct {
 
 func (g *Gate) newSession(t transport) *session {
 	id := gamemesh.NewID()
+	lim := g.limits.Load()
 	return &session{
 		g:         g,
 		id:        id,
@@ -89,6 +93,7 @@ func (g *Gate) newSession(t transport) *session {
 		log:       g.log.With("session", id, "remote", t.raw().RemoteAddr().String()),
 		out:       newOutbox(g.cfg.OutQueue),
 		start:     time.Now(),
+		limiter:   rate.NewLimiter(rate.Limit(lim.RateLimit), lim.RateBurst),
 		writeDone: make(chan struct{}),
 	}
 }
@@ -168,7 +173,10 @@ func (s *session) drain() {
 }
 
 // writeLoop writes everything queued in one Write per batch, numbering frames
-// from 1, until the final frame is written or the queue is closed.
+// from 1, until the final frame is written or the queue is closed. It is the
+// only writer of the connection (a pong is queued like a frame) and the only
+// one to set its write deadline. Frames over the client's limit are replaced
+// or dropped here (see oversize), where their exact size is known.
 func (s *session) writeLoop() {
 	defer close(s.writeDone)
 	c := s.t.raw()
@@ -179,16 +187,23 @@ func (s *session) writeLoop() {
 		// Let the goroutines that are about to queue a frame (answers of
 		// pipelined calls) run first, so that one write carries them all.
 		runtime.Gosched()
-		batch, final, closed := s.out.take(spare)
+		batch, ctrl, final, closed := s.out.take(spare)
 		if closed {
 			return
 		}
-		buf = buf[:0]
+		buf = append(buf[:0], ctrl...)
 		for _, env := range batch {
+			env.Seq = s.seq + 1
+			n := proto.Size(env)
+			if n > s.g.cfg.MaxOutFrame {
+				if env = s.oversize(env, n); env == nil {
+					continue
+				}
+				n = proto.Size(env)
+			}
 			s.seq++
-			env.Seq = s.seq
 			var err error
-			if buf, err = s.t.appendFrame(buf, env); err != nil {
+			if buf, err = s.t.appendFrame(buf, env, n); err != nil {
 				s.log.Error("dropping session: cannot encode frame", "err", err)
 				s.abort()
 				return
@@ -224,24 +239,27 @@ func (s *session) writeLoop() {
 // armDeadline sets the read deadline for the current state. It reports false
 // when the session has ended and reading must stop. The deadline is set again
 // if the state changed meanwhile (the admission loop moves sessions online
-// while the read loop waits). Online, the idle deadline is moved at most every
-// IdleTimeout/16 and set that much further, so the timeout is IdleTimeout
-// rounded up by at most 1/16 and a busy connection does not reset a timer per
-// frame.
+// while the read loop waits). Queued and online, the idle deadline
+// (QueueIdleTimeout, IdleTimeout) is moved at most every timeout/16 and set
+// that much further, so the timeout is rounded up by at most 1/16 and a busy
+// connection does not reset a timer per frame.
 func (s *session) armDeadline() bool {
 	for {
 		st := s.state.Load()
 		var d time.Time
-		switch st {
-		case stateHandshake:
+		if st == stateHandshake {
 			d = s.start.Add(s.g.cfg.HandshakeTimeout)
-		case stateOnline:
+		} else {
+			idle := s.g.cfg.IdleTimeout
+			if st == stateQueued {
+				idle = s.g.cfg.QueueIdleTimeout
+			}
 			now := time.Now()
-			slack := s.g.cfg.IdleTimeout / 16
-			if s.armedOnline && now.Sub(s.armedAt) < slack {
+			slack := idle / 16
+			if s.armedState == st && now.Sub(s.armedAt) < slack {
 				return !s.out.ended()
 			}
-			d = now.Add(s.g.cfg.IdleTimeout + slack)
+			d = now.Add(idle + slack)
 			s.armedAt = now
 		}
 		if err := s.t.raw().SetReadDeadline(d); err != nil {
@@ -251,7 +269,7 @@ func (s *session) armDeadline() bool {
 			return false
 		}
 		if s.state.Load() == st {
-			s.armedOnline = st == stateOnline
+			s.armedState = st
 			return true
 		}
 	}
@@ -292,6 +310,8 @@ func (s *session) readFailed(err error) {
 		switch s.state.Load() {
 		case stateHandshake:
 			s.kick(gamemesh.CodeTimeout, fmt.Sprintf("no login within %v", s.g.cfg.HandshakeTimeout))
+		case stateQueued:
+			s.kick(gamemesh.CodeTimeout, fmt.Sprintf("idle in the login queue for %v: send heartbeats while waiting", s.g.cfg.QueueIdleTimeout))
 		case stateOnline:
 			s.kick(gamemesh.CodeTimeout, fmt.Sprintf("idle for %v", s.g.cfg.IdleTimeout))
 		}
@@ -303,29 +323,36 @@ func (s *session) readFailed(err error) {
 	}
 }
 
-// handle processes one frame; false ends the read loop.
+// handle processes one frame; false ends the read loop. After login every
+// frame counts against the rate limit, whatever its kind and state: each
+// would cost a reply frame.
 func (s *session) handle(env *gamev1.Envelope) bool {
-	switch s.state.Load() {
-	case stateHandshake:
+	st := s.state.Load()
+	if st == stateHandshake {
 		if env.Kind != gamev1.Kind_KIND_LOGIN {
 			s.kick(gamemesh.CodeNotLoggedIn, "call before login: the first frame must be a LOGIN")
 			return false
 		}
 		return s.g.login(s, env)
-	case stateQueued:
-		switch env.Kind {
-		case gamev1.Kind_KIND_HEARTBEAT:
-			return s.send(&gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT})
-		case gamev1.Kind_KIND_REQUEST:
+	}
+	answer, keep := s.allow()
+	if !keep {
+		return false
+	}
+	switch env.Kind {
+	case gamev1.Kind_KIND_HEARTBEAT:
+		if !answer {
+			return true // over the limit: no echo
+		}
+		return s.send(&gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT})
+	case gamev1.Kind_KIND_REQUEST:
+		switch {
+		case !answer:
+			return s.respondRateLimited(env)
+		case st == stateQueued:
 			return s.respondError(env, gamemesh.CodeNotLoggedIn, "waiting in the login queue")
 		}
-	default:
-		switch env.Kind {
-		case gamev1.Kind_KIND_HEARTBEAT:
-			return s.send(&gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT})
-		case gamev1.Kind_KIND_REQUEST:
-			return s.request(env)
-		}
+		return s.request(env)
 	}
 	s.kick(gamemesh.CodeProtocol, fmt.Sprintf("unexpected %s frame", env.Kind))
 	return false

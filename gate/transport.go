@@ -30,8 +30,9 @@ var (
 type transport interface {
 	// readFrame returns the next frame's bytes, valid until the next call.
 	readFrame() ([]byte, error)
-	// appendFrame appends env encoded as one frame.
-	appendFrame(dst []byte, env *gamev1.Envelope) ([]byte, error)
+	// appendFrame appends env encoded as one frame; size is proto.Size(env),
+	// computed just before (the encoding reuses it).
+	appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error)
 	// appendGoodbye appends what closes the stream after a final frame.
 	appendGoodbye(dst []byte) []byte
 	// raw is the underlying connection.
@@ -50,19 +51,41 @@ func newTCPTransport(c net.Conn, maxFrame int) *tcpTransport {
 
 func (t *tcpTransport) readFrame() ([]byte, error) { return t.r.ReadRaw() }
 
-func (t *tcpTransport) appendFrame(dst []byte, env *gamev1.Envelope) ([]byte, error) {
-	return wire.Append(dst, env)
+func (t *tcpTransport) appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
+	start := len(dst)
+	dst, err := appendEnvelope(binary.BigEndian.AppendUint32(dst, uint32(size)), env, size)
+	if err != nil {
+		return dst[:start], err
+	}
+	return dst, nil
+}
+
+// appendEnvelope appends env marshalled with the size cached by the
+// proto.Size call that returned size, and checks it has that size.
+func appendEnvelope(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
+	start := len(dst)
+	dst, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, env)
+	if err != nil {
+		return dst[:start], fmt.Errorf("gate: encoding frame: %w", err)
+	}
+	if n := len(dst) - start; n != size {
+		return dst[:start], fmt.Errorf("gate: encoding frame: %d bytes, sized %d", n, size)
+	}
+	return dst, nil
 }
 
 func (t *tcpTransport) appendGoodbye(dst []byte) []byte { return dst }
 
 func (t *tcpTransport) raw() net.Conn { return t.c }
 
-// wsTransport reads through gorilla/websocket (which enforces the read limit
-// and answers pings) and writes server frames itself: unmasked binary frames
-// appended to the batch buffer, so a batch is one Write like on TCP. Gorilla's
-// own control writes are whole Writes on the same net.Conn, which Go
-// serialises, so they never interleave with a batch.
+// wsTransport reads through gorilla/websocket (which enforces the read limit)
+// and writes server frames itself: unmasked binary frames appended to the
+// batch buffer, so a batch is one Write like on TCP. Pings are answered by
+// the session (see onPing) through its write loop, not by gorilla: gorilla's
+// pong is a concurrent Write that also moves the connection's write deadline
+// under the write loop. Gorilla still answers a client's close frame itself;
+// that is a whole Write on the same net.Conn, which Go serialises (it never
+// interleaves with a batch), and the session ends right after it anyway.
 type wsTransport struct {
 	c   *websocket.Conn
 	buf []byte
@@ -110,6 +133,7 @@ func (t *wsTransport) readFrame() ([]byte, error) {
 const (
 	wsOpBinary = 0x2
 	wsOpClose  = 0x8
+	wsOpPong   = 0xA
 )
 
 func appendWSHeader(dst []byte, opcode byte, n int) []byte {
@@ -124,15 +148,19 @@ func appendWSHeader(dst []byte, opcode byte, n int) []byte {
 	}
 }
 
-func (t *wsTransport) appendFrame(dst []byte, env *gamev1.Envelope) ([]byte, error) {
-	n := proto.Size(env)
+func (t *wsTransport) appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
 	start := len(dst)
-	dst = appendWSHeader(dst, wsOpBinary, n)
-	dst, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, env)
+	dst, err := appendEnvelope(appendWSHeader(dst, wsOpBinary, size), env, size)
 	if err != nil {
-		return dst[:start], fmt.Errorf("gate: encoding frame: %w", err)
+		return dst[:start], err
 	}
 	return dst, nil
+}
+
+// wsPong returns a pong frame carrying data (at most 125 bytes, as gorilla
+// guarantees for a ping's payload).
+func wsPong(data string) []byte {
+	return append(appendWSHeader(make([]byte, 0, 2+len(data)), wsOpPong, len(data)), data...)
 }
 
 // appendGoodbye appends a close frame with status 1000 (normal closure).

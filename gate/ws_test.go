@@ -71,7 +71,7 @@ func (w *wsClient) expectClose() {
 
 func TestWebSocketLoginRequestPush(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, func(c *Config) { c.MaxOutFrame = 1 << 20 }, nil) // room for a push over 64 KiB
 	w := e.dialWS()
 	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: e.ticket("p1")})
 	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})

@@ -169,3 +169,34 @@ func TestOnceConflictOnOwnWriteIsSuccess(t *testing.T) {
 		t.Fatalf("second use: %v, want CONFLICT", err)
 	}
 }
+
+func TestSharedDirectory(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	a, b := directory.Shared{Store: store, Prefix: "online/"}, directory.Shared{Store: store, Prefix: "online/"}
+	if _, err := a.Locate(ctx, "p1"); !errors.Is(err, gamemesh.ErrNotFound) {
+		t.Fatalf("offline: %v", err)
+	}
+	if prev, err := a.Register(ctx, "p1", directory.Location{Gate: "g1", Session: "s1"}); err != nil || prev != (directory.Location{}) {
+		t.Fatalf("register: %v %v", prev, err)
+	}
+	// Another process sharing the store sees the player, and a newer session.
+	if loc, err := b.Locate(ctx, "p1"); err != nil || loc.Gate != "g1" {
+		t.Fatalf("seen from another process: %v %v", loc, err)
+	}
+	if prev, err := b.Register(ctx, "p1", directory.Location{Gate: "g2", Session: "s2"}); err != nil || prev.Session != "s1" {
+		t.Fatalf("second register: prev %v %v", prev, err)
+	}
+	if err := a.Unregister(ctx, "p1", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if loc, _ := a.Locate(ctx, "p1"); loc.Session != "s2" {
+		t.Fatalf("the old session's end removed the new one: %v", loc)
+	}
+	if err := b.Unregister(ctx, "p1", "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Locate(ctx, "p1"); !errors.Is(err, gamemesh.ErrNotFound) {
+		t.Fatalf("after logout: %v", err)
+	}
+}

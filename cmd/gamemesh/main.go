@@ -2,6 +2,8 @@
 //
 //	gamemesh up      the whole backend in one process on embedded storage
 //	gamemesh bots    simulated players against a running backend
+//	gamemesh fn      function apps as a Dapr app (Dapr mode)
+//	gamemesh gate    a gate calling functions through Dapr (Dapr mode)
 //
 // Run "gamemesh help" for the list and "gamemesh CMD -h" for a command's flags.
 package main
@@ -29,6 +31,8 @@ func commands() []command {
 	return []command{
 		{"up", "run gate + all functions in one process on embedded storage", runUp},
 		{"bots", "drive simulated players against a running backend; prints one JSON line", runBots},
+		{"fn", "serve function apps (login, mail, player) as one Dapr app behind its sidecar", runFn},
+		{"gate", "run a gate whose function calls go through its Dapr sidecar", runGate},
 	}
 }
 

@@ -50,3 +50,19 @@ func TestCorruptSecretFileRefused(t *testing.T) {
 		t.Fatal("a corrupt secret file was accepted (it must not be silently replaced: tickets would break)")
 	}
 }
+
+func TestParseRoutes(t *testing.T) {
+	r, err := ParseRoutes("", "functions")
+	if err != nil || r["mail"] != "functions" || r["login"] != "functions" || r["player"] != "functions" {
+		t.Fatalf("default routes %v %v", r, err)
+	}
+	r, err = ParseRoutes("mail=mailsvc, login=auth", "functions")
+	if err != nil || r["mail"] != "mailsvc" || r["login"] != "auth" || r["player"] != "functions" {
+		t.Fatalf("routes %v %v", r, err)
+	}
+	for _, bad := range []string{"mail", "mail=", "=x", "mail=Bad Id"} {
+		if _, err := ParseRoutes(bad, "functions"); err == nil {
+			t.Errorf("ParseRoutes(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/dapr"
+	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/login"
+	"github.com/gamemesh/gamemesh/functions/mail"
+	"github.com/gamemesh/gamemesh/functions/player"
+	"github.com/gamemesh/gamemesh/gate"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+	"github.com/gamemesh/gamemesh/ticket"
+)
+
+// Names of the Dapr components (components/) and the secret gamemesh uses.
+const (
+	StateStore       = "statestore"  // keys owned by one app (app-id prefix)
+	SharedStateStore = "sharedstate" // keys every app sees: single-use tickets, the online directory
+	PubSub           = "pubsub"
+	SecretStore      = "secretstore"
+	TicketSecretName = "TICKET_KEY"
+)
+
+// Prefixes of the keys in SharedStateStore.
+const (
+	ticketUsedPrefix = "ticket:"
+	onlinePrefix     = "online:"
+)
+
+// FunctionApps lists the function apps gamemesh ships, in start order.
+func FunctionApps() []string { return []string{"login", "mail", "player"} }
+
+// DaprFunctionsConfig configures a process serving function apps as one Dapr app.
+type DaprFunctionsConfig struct {
+	// Only names the function apps to serve (default: all of FunctionApps).
+	Only []string
+	// AppAddr is where the app channel listens for its sidecar (gRPC).
+	AppAddr string
+	// Routes maps each function app to the Dapr app id serving it, for the
+	// calls these functions make to each other.
+	Routes map[string]string
+	// WelcomeGift is mailed once to every new player (nil: the default gift).
+	WelcomeGift []*gamev1.Item
+	// ReadyTimeout bounds the wait for the sidecar at start.
+	ReadyTimeout time.Duration
+}
+
+// DaprFunctions is a running `gamemesh fn`: function apps served through a sidecar.
+type DaprFunctions struct {
+	client *dapr.Client
+	app    *dapr.App
+	reg    *functions.Registry
+}
+
+// NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
+// environment), reads the ticket secret if login is served, builds the apps
+// and their app channel. Nothing is served until Start.
+func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Logger) (f *DaprFunctions, err error) {
+	if len(cfg.Only) == 0 {
+		cfg.Only = FunctionApps()
+	}
+	for _, a := range cfg.Only {
+		if !slices.Contains(FunctionApps(), a) {
+			return nil, fmt.Errorf("system: unknown function app %q (have %v)", a, FunctionApps())
+		}
+	}
+	if cfg.WelcomeGift == nil {
+		cfg.WelcomeGift = DefaultWelcomeGift()
+	}
+	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	f = &DaprFunctions{client: c, reg: functions.NewRegistry()}
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	store, pub := dapr.NewStore(c, StateStore), dapr.NewPublisher(c, PubSub)
+	inv := dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})
+	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
+	for _, name := range cfg.Only {
+		var app interface{ Register(*functions.Registry) }
+		switch name {
+		case "login":
+			secret, serr := ticketSecret(ctx, c)
+			if serr != nil {
+				return nil, serr
+			}
+			app, err = login.New(login.Config{Secret: secret}, login.Deps{Store: store, Logger: log})
+		case "mail":
+			app, err = mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: inv, Publisher: pub,
+				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
+		case "player":
+			app, err = player.New(player.Config{WelcomeGift: cfg.WelcomeGift}, player.Deps{Store: store, Invoker: inv, Logger: log})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("system: %s: %w", name, err)
+		}
+		app.Register(f.reg)
+	}
+	f.app, err = dapr.NewApp(dapr.AppOptions{Registry: f.reg, Address: cfg.AppAddr, PubSub: PubSub,
+		AppToken: os.Getenv(dapr.EnvAppAPIToken), Logger: log.With("part", "app")})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	return f, nil
+}
+
+// Addr is the app channel's address.
+func (f *DaprFunctions) Addr() string { return f.app.Addr().String() }
+
+// Start serves the app channel; the sidecar then reads the subscriptions.
+func (f *DaprFunctions) Start() error { return f.app.Start() }
+
+// Stop stops serving and closes the sidecar connection.
+func (f *DaprFunctions) Stop(ctx context.Context) error {
+	return errors.Join(f.app.Stop(ctx), f.client.Close())
+}
+
+// DaprGateConfig configures a gate whose calls go through its sidecar.
+type DaprGateConfig struct {
+	Gate gate.Config
+	// AppAddr is where the gate's app channel listens for its sidecar (pushes).
+	AppAddr string
+	// Routes maps each function app to the Dapr app id serving it.
+	Routes       map[string]string
+	ReadyTimeout time.Duration
+}
+
+// DaprGate is a running `gamemesh gate` in Dapr mode.
+type DaprGate struct {
+	client *dapr.Client
+	app    *dapr.App
+	gate   *gate.Gate
+}
+
+// NewDaprGate connects to the sidecar, reads the ticket secret and builds the gate.
+func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *DaprGate, err error) {
+	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	g = &DaprGate{client: c}
+	defer func() {
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	secret, err := ticketSecret(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := ticket.NewVerifier(secret)
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	g.app, err = dapr.NewApp(dapr.AppOptions{Address: cfg.AppAddr, PubSub: PubSub,
+		AppToken: os.Getenv(dapr.EnvAppAPIToken), Logger: log.With("part", "app")})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	shared := dapr.NewStore(c, SharedStateStore)
+	if cfg.Gate.ID == "" {
+		cfg.Gate.ID = "gate-1"
+	}
+	g.gate, err = gate.New(cfg.Gate, gate.Deps{
+		Invoker:    dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes}),
+		Tickets:    verifier,
+		Used:       directory.Once{Store: shared, Prefix: ticketUsedPrefix},
+		Directory:  directory.Shared{Store: shared, Prefix: onlinePrefix},
+		Subscriber: g.app,
+		Logger:     log.With("part", "gate"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	return g, nil
+}
+
+// Gate returns the gate (for its addresses).
+func (g *DaprGate) Gate() *gate.Gate { return g.gate }
+
+// Start opens the gate's listeners (subscribing its push topic) and then the
+// app channel, so the sidecar sees the subscription.
+func (g *DaprGate) Start(ctx context.Context) error {
+	if err := g.gate.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	return g.app.Start()
+}
+
+// Stop stops the gate gracefully, then the app channel and the sidecar connection.
+func (g *DaprGate) Stop(ctx context.Context) error {
+	return errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx), g.client.Close())
+}
+
+func dialSidecar(ctx context.Context, timeout time.Duration, log *slog.Logger) (*dapr.Client, error) {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	c, err := dapr.Dial(dapr.OptionsFromEnv(log.With("part", "dapr")))
+	if err != nil {
+		return nil, fmt.Errorf("system: dapr: %w", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.WaitReady(rctx); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("system: waiting for the sidecar (DAPR_GRPC_PORT=%q): %w", os.Getenv(dapr.EnvGRPCPort), err)
+	}
+	return c, nil
+}
+
+// ticketSecret reads the ticket signing key from the secret store.
+func ticketSecret(ctx context.Context, c *dapr.Client) ([]byte, error) {
+	s, err := dapr.NewSecrets(c, SecretStore).Get(ctx, TicketSecretName)
+	if err != nil {
+		return nil, fmt.Errorf("system: ticket secret %s from %s: %w", TicketSecretName, SecretStore, err)
+	}
+	b, err := decodeSecret(s)
+	if err != nil {
+		return nil, fmt.Errorf("system: ticket secret %s: %w", TicketSecretName, err)
+	}
+	return b, nil
+}
+
+// ParseRoutes parses "app=daprAppID,..." into a route map; every function app
+// not named goes to defaultAppID.
+func ParseRoutes(spec, defaultAppID string) (map[string]string, error) {
+	routes := map[string]string{}
+	for _, a := range FunctionApps() {
+		routes[a] = defaultAppID
+	}
+	if spec == "" {
+		return routes, nil
+	}
+	for _, kv := range strings.Split(spec, ",") {
+		app, id, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || !gamemesh.ValidKeyPart(id) || app == "" {
+			return nil, fmt.Errorf("route %q: want app=daprAppID", kv)
+		}
+		routes[app] = id
+	}
+	return routes, nil
+}

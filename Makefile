@@ -1,16 +1,27 @@
 # The README's two commands are `go run ./cmd/gamemesh up` and `make test`.
-# `make test` is what CI runs (.ci/run): unit tests with the race detector, then
-# (once provisioned) the integration tests against a real Redis and daprd.
+# `make test` is what CI runs (.ci/run): formatting and vet, unit tests with the
+# race detector (embedded mode, no external tool), then provisioning (Redis from
+# apt, daprd built from the Go module proxy and cached) and the integration
+# tests against a real Redis and real daprd sidecars. Under CI=true a missing
+# tool fails the integration tests instead of skipping them.
 
 GO ?= go
+GOFILES = $(shell git ls-files '*.go' | grep -v '\.pb\.go$$')
 
-.PHONY: test unit vet
+.PHONY: test vet unit provision integration
 
-test: vet unit
+test: vet unit integration
 
 vet:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1; }
+	@unformatted="$$(gofmt -l $(GOFILES))"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/...
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+provision:
+	./deploy/provision.sh
+
+integration: provision
+	$(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...

@@ -39,6 +39,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (Report, error) {
 	defer transport.CloseIdleConnections()
 	hc := &http.Client{Transport: transport, Timeout: cfg.CallTimeout}
 	dir := newDirectory()
+	guilds := &guildBoard{}
 
 	start := time.Now()
 	play, stop := context.WithDeadline(ctx, start.Add(cfg.Duration))
@@ -51,6 +52,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (Report, error) {
 			cfg:     &cfg,
 			rec:     rec,
 			dir:     dir,
+			guilds:  guilds,
 			hc:      hc,
 			rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))),
 			log:     log.With("bot", i),

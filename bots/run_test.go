@@ -29,6 +29,9 @@ type fakeGame struct {
 	sent      map[string]string // sender/request id → mail id
 	crossSent int               // mails to another player
 	welcomed  map[gamemesh.PlayerID]int
+	guildOf   map[gamemesh.PlayerID]string // player → guild id
+	guildSize map[string]int
+	guildOps  map[string]int // route → successful calls
 }
 
 func startGame(t *testing.T, g *fakeGame) *fakeGame {
@@ -37,6 +40,8 @@ func startGame(t *testing.T, g *fakeGame) *fakeGame {
 	g.inventory = make(map[gamemesh.PlayerID]map[string]int64)
 	g.sent = make(map[string]string)
 	g.welcomed = make(map[gamemesh.PlayerID]int)
+	g.guildOf = make(map[gamemesh.PlayerID]string)
+	g.guildSize = make(map[string]int)
 	srv, err := clienttest.Start(clienttest.Config{Handler: g.handle, HeartbeatInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +109,8 @@ func (g *fakeGame) handle(_ context.Context, p gamemesh.PlayerID, route string, 
 			g.inventory[p][it.GetId()] += it.GetCount()
 		}
 		return proto.Marshal(&gamev1.ClaimMailResponse{Items: m.Attachments, GrantId: m.Id})
+	case bots.RouteGuildCreate, bots.RouteGuildApply, bots.RouteGuildInfo, bots.RouteGuildMembers, bots.RouteGuildLeave:
+		return g.guildRoute(p, route, body)
 	case bots.RoutePlayerGet:
 		// Like the real player app: a new player's first get mails it a welcome gift.
 		if g.welcomed[p] == 0 {
@@ -149,7 +156,7 @@ func TestRunPlaysTheMailGame(t *testing.T) {
 			if rep.Players != 4 || rep.LoginsOK != 4 || rep.Errors != 0 {
 				t.Fatalf("report %s: want 4 logins and no error", rep.JSON())
 			}
-			for _, route := range []string{bots.RouteMailSend, bots.RouteMailList, bots.RouteMailClaim, bots.RoutePlayerGet} {
+			for _, route := range []string{bots.RouteMailSend, bots.RouteMailList, bots.RouteMailClaim, bots.RoutePlayerGet, bots.RouteGuildCreate, bots.RouteGuildApply, bots.RouteGuildInfo} {
 				if s := rep.Calls[route]; s.OK == 0 || s.P99Ms < s.P50Ms {
 					t.Fatalf("%s: %+v in %s", route, s, rep.JSON())
 				}
@@ -241,4 +248,63 @@ func TestRunNobodyLogsIn(t *testing.T) {
 	if gamemesh.CodeOf(err) != gamemesh.CodeInvalidArgument {
 		t.Fatalf("bad config: %v", err)
 	}
+}
+
+// guildRoute is a minimal guild app: open guilds, one guild per player.
+func (g *fakeGame) guildRoute(p gamemesh.PlayerID, route string, body []byte) ([]byte, error) {
+	if g.guildOps == nil {
+		g.guildOps = map[string]int{}
+	}
+	var req gamev1.GuildRequest
+	switch route {
+	case bots.RouteGuildCreate:
+		var c gamev1.CreateGuildRequest
+		if err := proto.Unmarshal(body, &c); err != nil || len(c.GetName()) < 2 || len(c.GetName()) > 16 {
+			return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "bad guild name")
+		}
+		if g.guildOf[p] != "" {
+			return nil, gamemesh.Errorf(gamemesh.CodeConflict, "already in a guild")
+		}
+		id := "g" + gamemesh.NewID()
+		g.guildOf[p], g.guildSize[id] = id, 1
+		g.guildOps[route]++
+		return proto.Marshal(&gamev1.GuildResponse{Guild: &gamev1.Guild{Id: id, Name: c.GetName(), LeaderId: string(p), Open: true}, Joined: true})
+	case bots.RouteGuildMembers:
+		var m gamev1.ListGuildMembersRequest
+		if err := proto.Unmarshal(body, &m); err != nil || g.guildOf[p] != m.GetGuildId() {
+			return nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "not a member")
+		}
+		g.guildOps[route]++
+		return proto.Marshal(&gamev1.ListGuildMembersResponse{Total: int32(g.guildSize[m.GetGuildId()])})
+	}
+	if err := proto.Unmarshal(body, &req); err != nil {
+		return nil, gamemesh.Errorf(gamemesh.CodeBadRequest, "bad body")
+	}
+	id := req.GetGuildId()
+	switch route {
+	case bots.RouteGuildApply:
+		if g.guildOf[p] != "" {
+			return nil, gamemesh.Errorf(gamemesh.CodeConflict, "already in a guild")
+		}
+		if g.guildSize[id] == 0 {
+			return nil, gamemesh.Errorf(gamemesh.CodeNotFound, "no such guild")
+		}
+		g.guildOf[p] = id
+		g.guildSize[id]++
+	case bots.RouteGuildInfo:
+		if id == "" {
+			id = g.guildOf[p]
+		}
+		if id == "" || g.guildSize[id] == 0 {
+			return nil, gamemesh.Errorf(gamemesh.CodeNotFound, "no guild")
+		}
+	case bots.RouteGuildLeave:
+		if g.guildOf[p] != id || id == "" {
+			return nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "not a member")
+		}
+		delete(g.guildOf, p)
+		g.guildSize[id]--
+	}
+	g.guildOps[route]++
+	return proto.Marshal(&gamev1.GuildResponse{Guild: &gamev1.Guild{Id: id, MemberCount: int32(g.guildSize[id])}, Joined: route == bots.RouteGuildApply})
 }

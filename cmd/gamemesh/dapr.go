@@ -41,7 +41,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Start(); err != nil {
+	if err := f.Start(ctx); err != nil {
 		_ = f.Stop(context.Background())
 		return err
 	}

@@ -13,7 +13,9 @@ import (
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/dapr"
 	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/guild"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
@@ -27,6 +29,7 @@ const (
 	StateStore       = "statestore"  // keys owned by one app (app-id prefix)
 	SharedStateStore = "sharedstate" // keys every app sees: single-use tickets, the online directory
 	PubSub           = "pubsub"
+	ConfigStore      = "configstore"
 	SecretStore      = "secretstore"
 	TicketSecretName = "TICKET_KEY"
 )
@@ -38,7 +41,7 @@ const (
 )
 
 // FunctionApps lists the function apps gamemesh ships, in start order.
-func FunctionApps() []string { return []string{"login", "mail", "player"} }
+func FunctionApps() []string { return []string{"login", "mail", "player", "guild"} }
 
 // DaprFunctionsConfig configures a process serving function apps as one Dapr app.
 type DaprFunctionsConfig struct {
@@ -60,6 +63,8 @@ type DaprFunctions struct {
 	client *dapr.Client
 	app    *dapr.App
 	reg    *functions.Registry
+	config *dapr.ConfigSource
+	flags  *feature.Flags
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -87,6 +92,11 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 			_ = c.Close()
 		}
 	}()
+	f.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
+	if f.flags, err = newFlags(f.config, gate.Config{}, log); err != nil {
+		return nil, err
+	}
+	f.reg.SetFeatures(f.flags)
 	store, pub := dapr.NewStore(c, StateStore), dapr.NewPublisher(c, PubSub)
 	inv := dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})
 	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
@@ -104,6 +114,9 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
 		case "player":
 			app, err = player.New(player.Config{WelcomeGift: cfg.WelcomeGift}, player.Deps{Store: store, Invoker: inv, Logger: log})
+		case "guild":
+			app, err = guild.New(guild.Config{}, guild.Deps{Store: store, Invoker: inv,
+				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("system: %s: %w", name, err)
@@ -121,12 +134,20 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 // Addr is the app channel's address.
 func (f *DaprFunctions) Addr() string { return f.app.Addr().String() }
 
-// Start serves the app channel; the sidecar then reads the subscriptions.
-func (f *DaprFunctions) Start() error { return f.app.Start() }
+// Start reads the feature switches and serves the app channel; the sidecar
+// then reads the subscriptions.
+func (f *DaprFunctions) Start(ctx context.Context) error {
+	if err := f.flags.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	return f.app.Start()
+}
 
 // Stop stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
-	return errors.Join(f.app.Stop(ctx), f.client.Close())
+	err := errors.Join(f.app.Stop(ctx), f.flags.Stop(ctx))
+	f.config.Close()
+	return errors.Join(err, f.client.Close())
 }
 
 // DaprGateConfig configures a gate whose calls go through its sidecar.
@@ -141,9 +162,12 @@ type DaprGateConfig struct {
 
 // DaprGate is a running `gamemesh gate` in Dapr mode.
 type DaprGate struct {
-	client *dapr.Client
-	app    *dapr.App
-	gate   *gate.Gate
+	client    *dapr.Client
+	app       *dapr.App
+	gate      *gate.Gate
+	config    *dapr.ConfigSource
+	flags     *feature.Flags
+	stopWatch func()
 }
 
 // NewDaprGate connects to the sidecar, reads the ticket secret and builds the gate.
@@ -175,17 +199,23 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 	if cfg.Gate.ID == "" {
 		cfg.Gate.ID = "gate-1"
 	}
+	g.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
+	if g.flags, err = newFlags(g.config, cfg.Gate, log); err != nil {
+		return nil, err
+	}
 	g.gate, err = gate.New(cfg.Gate, gate.Deps{
 		Invoker:    dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes}),
 		Tickets:    verifier,
 		Used:       directory.Once{Store: shared, Prefix: ticketUsedPrefix},
 		Directory:  directory.Shared{Store: shared, Prefix: onlinePrefix},
 		Subscriber: g.app,
+		Features:   g.flags,
 		Logger:     log.With("part", "gate"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
+	g.stopWatch = watchGateLimits(g.flags, g.gate, log)
 	return g, nil
 }
 
@@ -195,6 +225,9 @@ func (g *DaprGate) Gate() *gate.Gate { return g.gate }
 // Start opens the gate's listeners (subscribing its push topic) and then the
 // app channel, so the sidecar sees the subscription.
 func (g *DaprGate) Start(ctx context.Context) error {
+	if err := g.flags.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
 	if err := g.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
@@ -203,7 +236,11 @@ func (g *DaprGate) Start(ctx context.Context) error {
 
 // Stop stops the gate gracefully, then the app channel and the sidecar connection.
 func (g *DaprGate) Stop(ctx context.Context) error {
-	return errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx), g.client.Close())
+	err := errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx))
+	g.stopWatch()
+	err = errors.Join(err, g.flags.Stop(ctx))
+	g.config.Close()
+	return errors.Join(err, g.client.Close())
 }
 
 func dialSidecar(ctx context.Context, timeout time.Duration, log *slog.Logger) (*dapr.Client, error) {

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gamemesh/gamemesh/directory"
 	"github.com/gamemesh/gamemesh/embedded"
+	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/guild"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
@@ -21,7 +24,7 @@ import (
 
 // EmbeddedConfig configures a whole backend in one process.
 type EmbeddedConfig struct {
-	// DataDir holds the bbolt file and the generated ticket secret.
+	// DataDir holds the bbolt file, the live config file and the generated ticket secret.
 	DataDir string
 	// Gate configures the gate; its ID defaults to "gate-1".
 	Gate gate.Config
@@ -40,16 +43,24 @@ type Embedded struct {
 	cfg    EmbeddedConfig
 	log    *slog.Logger
 	db     *embedded.DB
-	reg    *functions.Registry
-	gate   *gate.Gate
-	subCtx context.Context
-	cancel context.CancelFunc
+	config *embedded.FileConfig
+	flags  *feature.Flags
+	// stopWatch ends the live-settings watch on the gate.
+	stopWatch func()
+	reg       *functions.Registry
+	gate      *gate.Gate
+	subCtx    context.Context
+	cancel    context.CancelFunc
 	// SecretSource says where the ticket secret came from (for the start log).
 	SecretSource string
 }
 
 // DBPath names the bbolt file in a data directory.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "gamemesh.db") }
+
+// ConfigPath names the live configuration file (feature switches and
+// settings) in a data directory; `gamemesh ctl` writes it, `up` watches it.
+func ConfigPath(dataDir string) string { return filepath.Join(dataDir, "config.json") }
 
 // NewEmbedded opens the data directory and builds every part; nothing listens
 // until Start.
@@ -79,6 +90,13 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if e.db, err = embedded.Open(DBPath(cfg.DataDir), embedded.Options{Logger: log.With("part", "store")}); err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
+	if e.config, err = embedded.OpenFileConfig(ConfigPath(cfg.DataDir), log.With("part", "config")); err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	if e.flags, err = newFlags(e.config, cfg.Gate, log); err != nil {
+		return nil, err
+	}
+	e.reg.SetFeatures(e.flags)
 	store, pub := e.db.Store(), e.db.Publisher()
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
@@ -96,7 +114,12 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa} {
+	ga, err := guild.New(guild.Config{}, guild.Deps{Store: store, Invoker: inv,
+		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa, ga} {
 		app.Register(e.reg)
 	}
 
@@ -110,17 +133,22 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		Used:       directory.Once{Store: store, Prefix: "gate/ticket-used/"},
 		Directory:  dir,
 		Subscriber: e.db,
+		Features:   e.flags,
 		Logger:     log.With("part", "gate"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
+	e.stopWatch = watchGateLimits(e.flags, e.gate, log)
 	return e, nil
 }
 
 // Start subscribes the functions to their topics and opens the gate's listeners.
 func (e *Embedded) Start(ctx context.Context) error {
 	e.subCtx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := e.flags.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
 	for _, s := range e.reg.Subscriptions() {
 		if err := e.db.Subscribe(e.subCtx, s); err != nil {
 			return fmt.Errorf("system: subscribing %s to %s: %w", s.Group, s.Topic, err)
@@ -157,6 +185,21 @@ func (e *Embedded) close() error {
 	var errs []error
 	if e.cancel != nil {
 		e.cancel()
+	}
+	if e.stopWatch != nil {
+		e.stopWatch()
+	}
+	if e.flags != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.flags.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("feature: %w", err))
+		}
+	}
+	if e.config != nil {
+		if err := e.config.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("config: %w", err))
+		}
 	}
 	if e.db != nil {
 		if err := e.db.Close(); err != nil {

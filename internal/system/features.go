@@ -1,0 +1,48 @@
+package system
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/feature"
+	"github.com/gamemesh/gamemesh/gate"
+)
+
+// newFlags builds the feature switches and live settings over src. Gate limits
+// given on the command line become the defaults of their live settings, so a
+// flag is not silently replaced by the table's default.
+func newFlags(src gamemesh.ConfigSource, gc gate.Config, log *slog.Logger) (*feature.Flags, error) {
+	defaults := map[string]string{}
+	if gc.MaxOnline > 0 {
+		defaults["gate.max_online"] = strconv.Itoa(gc.MaxOnline)
+	}
+	if gc.QueueCap > 0 {
+		defaults["gate.queue_cap"] = strconv.Itoa(gc.QueueCap)
+	}
+	f, err := feature.New(feature.Config{Defaults: defaults},
+		feature.Deps{Source: src, Logger: log.With("part", "feature"), Metrics: prometheus.NewRegistry()})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	return f, nil
+}
+
+// watchGateLimits applies the live gate settings to g whenever they change.
+func watchGateLimits(f *feature.Flags, g *gate.Gate, log *slog.Logger) (stop func()) {
+	return f.Watch(func(s *feature.Snapshot) {
+		err := g.SetLimits(gate.Limits{
+			MaxOnline:     s.Int(feature.GateMaxOnline),
+			QueueCap:      s.Int(feature.GateQueueCap),
+			AdmissionRate: s.Float(feature.GateAdmissionRate),
+			RateLimit:     s.Float(feature.GateRateLimit),
+			RateBurst:     s.Int(feature.GateRateBurst),
+		})
+		if err != nil {
+			log.Warn("live gate limits refused", "err", err)
+		}
+	})
+}

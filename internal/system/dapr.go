@@ -13,6 +13,7 @@ import (
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/dapr"
 	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
 	"github.com/gamemesh/gamemesh/functions/guild"
@@ -98,7 +99,9 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	}
 	f.reg.SetFeatures(f.flags)
 	store, pub := dapr.NewStore(c, StateStore), dapr.NewPublisher(c, PubSub)
-	inv := dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})
+	// Apps served here call each other in process; the others through the sidecar.
+	inv := localFirst{reg: f.reg, local: embedded.NewInvoker(f.reg, log.With("part", "invoker")),
+		remote: dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})}
 	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
 	for _, name := range cfg.Only {
 		var app interface{ Register(*functions.Registry) }

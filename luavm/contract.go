@@ -1,0 +1,10 @@
+package luavm
+
+// RequiredExports are the functions the game's hosts require of the modules
+// under scripts/ (pass it as Options.Required):
+//
+//   - achievement: on_event(event, progress) -> progress, unlocks. See
+//     scripts/achievement/rules.lua and scripts/README.md for the shapes.
+var RequiredExports = map[string][]string{
+	"achievement": {"on_event"},
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startRedis starts a throwaway redis-server on a free loopback port and
+// returns its address and a client; both end with the test. Without
+// redis-server the test is skipped, except in CI (CI=true), where it fails.
+func startRedis(t *testing.T) (string, *redis.Client) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis-server is required in CI: %v", err)
+		}
+		t.Skipf("redis-server not installed: %v", err)
+	}
+	for attempt := 0; ; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
+			"--save", "", "--appendonly", "no")
+		var logs strings.Builder
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
+		if waitRedis(c, exited) {
+			t.Cleanup(func() {
+				c.Close()
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+			return addr, c
+		}
+		c.Close()
+		_ = cmd.Process.Kill()
+		<-exited
+		if attempt == 2 {
+			t.Fatalf("redis-server did not start on %s:\n%s", addr, logs.String())
+		}
+	}
+}
+
+// waitRedis waits up to 5s for c to answer, false if the server exited.
+func waitRedis(c *redis.Client, exited chan error) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return true
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for the caller's wait
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+func redisGet(t *testing.T, c *redis.Client, key string) string {
+	t.Helper()
+	v, err := c.Get(context.Background(), key).Result()
+	if err != nil {
+		t.Fatalf("GET %s: %v", key, err)
+	}
+	return v
+}
+
+func TestCtlRedis(t *testing.T) {
+	addr, c := startRedis(t)
+	ctx := context.Background()
+	if out := mustCtl(t, "--redis", addr, "feature", "off", "guild"); out != "guild: off (version 1)\n" {
+		t.Fatalf("off: stdout %q", out)
+	}
+	if v := redisGet(t, c, "feature.guild"); v != "off||1" {
+		t.Fatalf("feature.guild = %q, want off||1", v)
+	}
+	if out := mustCtl(t, "feature", "on", "guild", "--redis", addr); out != "guild: on (version 2)\n" {
+		t.Fatalf("on: stdout %q", out)
+	}
+	if v := redisGet(t, c, "feature.guild"); v != "on||2" {
+		t.Fatalf("feature.guild = %q, want on||2", v)
+	}
+
+	// Versions continue from what is stored; a value without one starts at 1.
+	if err := c.MSet(ctx, "feature.pvp", "on||41", "feature.chat", "off", "feature.raid_boss", "off||3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustCtl(t, "--redis", addr, "feature", "off", "pvp"); out != "pvp: off (version 42)\n" {
+		t.Fatalf("off pvp: stdout %q", out)
+	}
+	if v := redisGet(t, c, "feature.pvp"); v != "off||42" {
+		t.Fatalf("feature.pvp = %q, want off||42", v)
+	}
+	mustCtl(t, "--redis", addr, "feature", "on", "chat")
+	if v := redisGet(t, c, "feature.chat"); v != "on||1" {
+		t.Fatalf("feature.chat = %q, want on||1", v)
+	}
+	out := mustCtl(t, "--redis", addr, "feature", "list")
+	wantRow(t, out, "guild", "on", "2")
+	wantRow(t, out, "pvp", "off", "42")
+	wantRow(t, out, "raid_boss", "off", "3")
+	wantRow(t, out, "login", "on", "-")
+
+	if out := mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "20000"); out != "gate.max_online: 20000 (version 1)\n" {
+		t.Fatalf("set: stdout %q", out)
+	}
+	mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "30000")
+	if v := redisGet(t, c, "setting.gate.max_online"); v != "30000||2" {
+		t.Fatalf("setting.gate.max_online = %q, want 30000||2", v)
+	}
+	if out := mustCtl(t, "--redis", addr, "setting", "get", "gate.max_online"); out != "gate.max_online: 30000 (version 2)\n" {
+		t.Errorf("get: stdout %q", out)
+	}
+	out = mustCtl(t, "--redis", addr, "setting", "list")
+	wantRow(t, out, "gate.max_online", "30000", "10000", "[0,", "1000000]", "-", "2")
+	wantRow(t, out, "gate.queue_cap", "5000", "5000", "[0,", "1000000]", "-", "-")
+}
+
+func TestCtlRefusesBadInputRedis(t *testing.T) {
+	addr, c := startRedis(t)
+	ctx := context.Background()
+	mustCtl(t, "--redis", addr, "feature", "off", "guild")
+	mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "20000")
+	snapshot := func() map[string]string {
+		keys, err := c.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, k := range keys {
+			m[k] = redisGet(t, c, k)
+		}
+		return m
+	}
+	before := snapshot()
+	for _, bc := range badInputCases {
+		args := append([]string{"--redis", addr}, bc.args...)
+		code, out, errOut := ctl(args...)
+		if code != 2 || !strings.Contains(errOut, bc.want) || out != "" {
+			t.Errorf("ctl %q: exit %d, stdout %q, stderr %q: want 2 and %q", args, code, out, errOut, bc.want)
+		}
+		if after := snapshot(); !maps.Equal(before, after) {
+			t.Fatalf("ctl %q changed Redis: %v, was %v", args, after, before)
+		}
+	}
+}
+
+func TestCtlConcurrentWritesRedis(t *testing.T) {
+	addr, c := startRedis(t)
+	const n = 20
+	wantDistinct(t, concurrentOff(t, n, "guild", "--redis", addr), 0)
+	if v := redisGet(t, c, "feature.guild"); v != fmt.Sprintf("off||%d", n) {
+		t.Fatalf("feature.guild = %q, want off||%d", v, n)
+	}
+}

@@ -152,7 +152,7 @@ func TestKill9LosesNoAcknowledgedMailOrClaim(t *testing.T) {
 	vctx, vcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer vcancel()
 	for p, device := range led.devices {
-		tk, err := client.GuestLogin(vctx, up2.httpBase, device)
+		tk, err := guestLoginPaced(vctx, up2.httpBase, device)
 		if err != nil {
 			t.Fatalf("login %s after restart: %v", device, err)
 		}
@@ -203,6 +203,22 @@ func TestKill9LosesNoAcknowledgedMailOrClaim(t *testing.T) {
 			}
 		}
 		_ = conn.Close()
+	}
+}
+
+// guestLoginPaced logs in, waiting and retrying while the gate's guest-login
+// rate limit refuses (as a real client honouring RATE_LIMITED does).
+func guestLoginPaced(ctx context.Context, httpBase, device string) (client.GuestTicket, error) {
+	for {
+		tk, err := client.GuestLogin(ctx, httpBase, device)
+		if gamemesh.CodeOf(err) != gamemesh.CodeRateLimited {
+			return tk, err
+		}
+		select {
+		case <-ctx.Done():
+			return tk, err
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 

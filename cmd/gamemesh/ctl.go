@@ -41,6 +41,9 @@ func ctlActions() []ctlAction {
 // data directory (embedded mode) or the Redis configuration store (Dapr mode).
 // Bad input is refused before anything is opened, with exit status 2.
 func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isCtlScript(args) {
+		return runCtlScript(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "gamemesh-data", "data `DIR` of \"gamemesh up\" whose config.json to read and write (embedded mode)")

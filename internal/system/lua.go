@@ -1,0 +1,453 @@
+package system
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/luavm"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+// DefaultScriptsDir is where a node finds the repository's Lua modules.
+const DefaultScriptsDir = "scripts"
+
+// DefaultWatchPoll is how often LuaConfig.Watch re-reads the scripts folder.
+const DefaultWatchPoll = 500 * time.Millisecond
+
+// LuaConfig configures the Lua component of a node.
+type LuaConfig struct {
+	// ScriptsDir holds one folder per module (default DefaultScriptsDir). A
+	// missing folder is not an error: the node then only follows the cluster.
+	ScriptsDir string
+	// Limits and Canary are the pool's initial budgets and canary policy
+	// (zero fields: luavm defaults).
+	Limits luavm.Limits
+	Canary luavm.CanaryPolicy
+	// Reread is the Follower's re-read period (default luavm.DefaultReread).
+	Reread time.Duration
+	// Watch (development) re-reads ScriptsDir every WatchPoll and PUSHES a
+	// changed module through the Publisher, so the store stays the pool's one
+	// source of generations (the Follower then adopts it like any push).
+	Watch     bool
+	WatchPoll time.Duration
+	// AdminFile, when set, makes Start serve AdminHandler on a loopback port
+	// and write {"url","token"} to this file (mode 0600; removed at Stop), so
+	// `gamemesh ctl script` reaches a running node without opening its bbolt
+	// file (which the node holds locked). Embedded mode: LuaAdminPath(dataDir).
+	AdminFile string
+}
+
+// LuaConfigWriter writes a configuration key (embedded.FileConfig has it; in
+// Dapr mode, the Redis writer used for feature switches).
+type LuaConfigWriter interface {
+	Set(key, value string) (version string, err error)
+}
+
+// LuaDeps are the ports the Lua component uses.
+type LuaDeps struct {
+	// Store holds bundles and histories (luavm/bundle/..., luavm/history/...).
+	Store luavm.BundleStore
+	// Config is where the active hashes are read and watched.
+	Config gamemesh.ConfigSource
+	// ConfigWriter sets active hashes (bootstrap, admin pushes, Watch). Nil:
+	// the node only follows; it publishes nothing and its admin refuses.
+	ConfigWriter LuaConfigWriter
+	Logger       *slog.Logger
+}
+
+// LuaAdminPath names the admin discovery file in a data directory.
+func LuaAdminPath(dataDir string) string { return filepath.Join(dataDir, "lua-admin.json") }
+
+// LuaAdminInfo is the content of the admin discovery file.
+type LuaAdminInfo struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// Lua runs the node's Lua pool and keeps it on the cluster's active bundles:
+// a luavm.Follower over the Store and the ConfigSource is the pool's one
+// source of generations. At Start, each module of ScriptsDir that has no
+// active bundle in the cluster yet is published from the folder (by
+// "bootstrap"), so a fresh node runs the repository's rules.
+type Lua struct {
+	cfg      LuaConfig
+	log      *slog.Logger
+	pool     *luavm.Pool
+	follower *luavm.Follower
+	pub      *luavm.Publisher // nil without a ConfigWriter
+	dirs     map[string]string
+	modules  []string
+	token    string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	srv    *http.Server
+}
+
+// NewLua builds a stopped component.
+func NewLua(cfg LuaConfig, deps LuaDeps) (*Lua, error) {
+	if deps.Store == nil || deps.Config == nil {
+		return nil, errors.New("system: lua needs a store and a config source")
+	}
+	if cfg.ScriptsDir == "" {
+		cfg.ScriptsDir = DefaultScriptsDir
+	}
+	if cfg.WatchPoll <= 0 {
+		cfg.WatchPoll = DefaultWatchPoll
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Lua{cfg: cfg, log: log.With("part", "lua")}
+	var err error
+	if l.dirs, err = ScriptModules(cfg.ScriptsDir); err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	for m := range l.dirs {
+		l.modules = append(l.modules, m)
+	}
+	for m := range luavm.RequiredExports {
+		if _, ok := l.dirs[m]; !ok {
+			l.modules = append(l.modules, m)
+		}
+	}
+	slices.Sort(l.modules)
+	if l.pool, err = luavm.New(luavm.Options{Logger: log, Limits: cfg.Limits, Canary: cfg.Canary, Required: luavm.RequiredExports}); err != nil {
+		return nil, fmt.Errorf("system: lua pool: %w", err)
+	}
+	if l.follower, err = luavm.NewFollower(l.pool, deps.Store, deps.Config,
+		luavm.FollowerOptions{Modules: l.modules, Reread: cfg.Reread, Logger: log}); err != nil {
+		return nil, fmt.Errorf("system: lua follower: %w", err)
+	}
+	if deps.ConfigWriter != nil {
+		l.pub = luavm.NewPublisher(deps.Store, configRW{deps.Config, deps.ConfigWriter}, l.pool, log)
+	}
+	return l, nil
+}
+
+// ScriptModules returns the module folders directly under root (name ->
+// path): folders with a valid module name holding a non-test .lua file. A
+// missing root has none.
+func ScriptModules(root string) (map[string]string, error) {
+	out := map[string]string{}
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scripts folder %s: %w", root, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !gamemesh.ValidKeyPart(e.Name()) {
+			continue
+		}
+		d := filepath.Join(root, e.Name())
+		files, _ := filepath.Glob(filepath.Join(d, "*.lua"))
+		for _, f := range files {
+			if !strings.HasSuffix(f, "_test.lua") {
+				out[e.Name()] = d
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// configRW joins a ConfigSource and a writer into a luavm.ConfigStore.
+type configRW struct {
+	gamemesh.ConfigSource
+	LuaConfigWriter
+}
+
+func (c configRW) Get(ctx context.Context, keys []string) (map[string]gamemesh.ConfigItem, error) {
+	return c.ConfigSource.Get(ctx, keys)
+}
+
+func (c configRW) Set(key, value string) (string, error) { return c.LuaConfigWriter.Set(key, value) }
+
+// Pool returns the pool (for settings and stats).
+func (l *Lua) Pool() *luavm.Pool { return l.pool }
+
+// Modules returns the modules this node follows, sorted.
+func (l *Lua) Modules() []string { return slices.Clone(l.modules) }
+
+// CallBatch runs calls on module in one crossing (see luavm.Pool.CallBatch).
+func (l *Lua) CallBatch(ctx context.Context, module string, calls []luavm.Call) ([]luavm.Result, luavm.Generation, error) {
+	return l.pool.CallBatch(ctx, module, calls)
+}
+
+// Start starts the pool, publishes the scripts folder's modules the cluster
+// has no bundle for, follows the cluster, and starts Watch and the admin
+// endpoint if configured. A bootstrap bundle that fails its checks fails
+// Start; a failed first sync is logged (the Follower keeps trying).
+func (l *Lua) Start(ctx context.Context) error {
+	if err := l.pool.Start(); err != nil {
+		return fmt.Errorf("system: lua: %w", err)
+	}
+	last, err := l.bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	if err := l.follower.Start(ctx); err != nil {
+		l.log.Warn("lua first cluster sync failed; the follower keeps trying", "err", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	l.cancel = cancel
+	if l.cfg.Watch && l.pub != nil {
+		l.wg.Go(func() { l.watch(runCtx, last) })
+	}
+	if l.cfg.AdminFile != "" {
+		if err := l.serveAdmin(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops the admin endpoint, the watch, the follower and the pool.
+func (l *Lua) Stop(ctx context.Context) error {
+	var errs []error
+	if l.srv != nil {
+		if err := l.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("lua admin: %w", err))
+		}
+		if err := os.Remove(l.cfg.AdminFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if l.cancel != nil {
+		l.cancel()
+	}
+	l.wg.Wait()
+	errs = append(errs, l.follower.Close(), l.pool.Close())
+	return errors.Join(errs...)
+}
+
+// bootstrap publishes each folder module without an active bundle and
+// returns the folder hashes (for Watch).
+func (l *Lua) bootstrap(ctx context.Context) (map[string]string, error) {
+	last := map[string]string{}
+	if l.pub == nil {
+		return last, nil
+	}
+	for m, dir := range l.dirs {
+		b, err := luavm.LoadModule(dir)
+		if err != nil {
+			return nil, fmt.Errorf("system: lua module %s: %w", m, err)
+		}
+		last[m] = b.Hash()
+		h, err := l.pub.History(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("system: lua history of %s: %w", m, err)
+		}
+		if h.Active != "" {
+			continue
+		}
+		gen, err := l.pub.Push(ctx, b, "bootstrap", "dir:"+dir)
+		if err != nil {
+			return nil, fmt.Errorf("system: lua bootstrap of %s: %w", m, err)
+		}
+		l.log.Info("lua module published from the scripts folder", "module", m, "gen", gen.Number, "hash", gen.Hash)
+	}
+	return last, nil
+}
+
+// watch polls the scripts folder and pushes changed modules through the
+// Publisher. It compares with the folder's previous content, not with the
+// cluster, so a rollback by ctl is not undone until the files change again.
+func (l *Lua) watch(ctx context.Context, last map[string]string) {
+	t := time.NewTicker(l.cfg.WatchPoll)
+	defer t.Stop()
+	refused := map[string]string{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for m, dir := range l.dirs {
+			b, err := luavm.LoadModule(dir)
+			if err == nil && b.Hash() == last[m] {
+				continue
+			}
+			if err == nil {
+				_, err = l.pub.Push(ctx, b, "fswatch", "dir:"+dir)
+			}
+			if err != nil {
+				if msg := gamemesh.MessageOf(err); refused[m] != msg && ctx.Err() == nil {
+					refused[m] = msg
+					l.log.Error("script change refused; the running generation keeps serving", "module", m, "err", msg)
+				}
+				continue
+			}
+			delete(refused, m)
+			last[m] = b.Hash()
+		}
+	}
+}
+
+// serveAdmin listens on a loopback port and writes the discovery file.
+func (l *Lua) serveAdmin() error {
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	l.token = hex.EncodeToString(tok[:])
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("system: lua admin: %w", err)
+	}
+	info, _ := json.Marshal(LuaAdminInfo{URL: "http://" + ln.Addr().String(), Token: l.token})
+	tmp := l.cfg.AdminFile + ".tmp"
+	if err := os.WriteFile(tmp, info, 0o600); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("system: lua admin file: %w", err)
+	}
+	if err := os.Rename(tmp, l.cfg.AdminFile); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("system: lua admin file: %w", err)
+	}
+	l.srv = &http.Server{Handler: l.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	l.wg.Go(func() {
+		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			l.log.Error("lua admin stopped", "err", err)
+		}
+	})
+	l.log.Info("lua admin listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// ScriptPushRequest is the body of POST /script/push.
+type ScriptPushRequest struct {
+	Module string       `json:"module"`
+	Files  []luavm.File `json:"files"`
+	By     string       `json:"by"`
+	Source string       `json:"source"`
+}
+
+// ScriptRollbackRequest is the body of POST /script/rollback.
+type ScriptRollbackRequest struct {
+	Module string `json:"module"`
+	Number int    `json:"number"`
+	By     string `json:"by"`
+}
+
+// ScriptHistory is the answer of GET /script/history?module=M.
+type ScriptHistory struct {
+	luavm.History
+	Active string `json:"active"`
+}
+
+// ScriptError is the body of a refused admin request.
+type ScriptError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Err turns a ScriptError back into a *gamemesh.Error.
+func (e ScriptError) Err() error {
+	return gamemesh.Errorf(gamev1.ErrorCode(gamev1.ErrorCode_value[e.Code]), "%s", e.Message)
+}
+
+// AdminHandler serves the operator's script commands on this node's
+// Publisher: POST /script/push, GET /script/history?module=M, POST
+// /script/rollback, GET /script/modules. Requests need "Authorization:
+// Bearer <token>" (the token of the admin file; when the handler is mounted
+// elsewhere before Start wrote one, every request is refused).
+func (l *Lua) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /script/push", func(w http.ResponseWriter, r *http.Request) {
+		var req ScriptPushRequest
+		if !l.decode(w, r, &req) {
+			return
+		}
+		b, err := luavm.NewBundle(req.Module, req.Files)
+		if err != nil {
+			writeAdmin(w, nil, err)
+			return
+		}
+		gen, err := l.pub.Push(r.Context(), b, req.By, req.Source)
+		writeAdmin(w, gen, err)
+	})
+	mux.HandleFunc("POST /script/rollback", func(w http.ResponseWriter, r *http.Request) {
+		var req ScriptRollbackRequest
+		if !l.decode(w, r, &req) {
+			return
+		}
+		gen, err := l.pub.Rollback(r.Context(), req.Module, req.Number, req.By)
+		writeAdmin(w, gen, err)
+	})
+	mux.HandleFunc("GET /script/history", func(w http.ResponseWriter, r *http.Request) {
+		if !l.authorized(w, r) {
+			return
+		}
+		h, err := l.pub.History(r.Context(), r.URL.Query().Get("module"))
+		writeAdmin(w, ScriptHistory{History: h, Active: h.Active}, err)
+	})
+	mux.HandleFunc("GET /script/modules", func(w http.ResponseWriter, r *http.Request) {
+		if l.authorized(w, r) {
+			writeAdmin(w, l.Modules(), nil)
+		}
+	})
+	return mux
+}
+
+func (l *Lua) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if l.token == "" || r.Header.Get("Authorization") != "Bearer "+l.token {
+		writeAdmin(w, nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "bad or missing admin token"))
+		return false
+	}
+	if l.pub == nil {
+		writeAdmin(w, nil, gamemesh.Errorf(gamemesh.CodeUnavailable, "this node does not publish scripts"))
+		return false
+	}
+	return true
+}
+
+func (l *Lua) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !l.authorized(w, r) {
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*luavm.MaxBundleBytes)).Decode(v); err != nil {
+		writeAdmin(w, nil, gamemesh.Wrap(gamemesh.CodeInvalidArgument, err, "bad request body: "+err.Error()))
+		return false
+	}
+	return true
+}
+
+func writeAdmin(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		status := http.StatusInternalServerError
+		switch gamemesh.CodeOf(err) {
+		case gamemesh.CodeInvalidArgument:
+			status = http.StatusBadRequest
+		case gamemesh.CodeNotFound:
+			status = http.StatusNotFound
+		case gamemesh.CodePermissionDenied:
+			status = http.StatusForbidden
+		case gamemesh.CodeUnavailable:
+			status = http.StatusServiceUnavailable
+		}
+		w.WriteHeader(status)
+		msg := gamemesh.MessageOf(err)
+		if gamemesh.CodeOf(err) == gamemesh.CodeInternal {
+			msg = err.Error() // operators on loopback, not clients
+		}
+		v = ScriptError{Code: gamemesh.CodeOf(err).String(), Message: msg}
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,247 @@
+package system
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gamemesh/gamemesh/embedded"
+	"github.com/gamemesh/gamemesh/luavm"
+)
+
+// luaData is a data directory's bbolt file and config file.
+type luaData struct {
+	dir string
+	db  *embedded.DB
+	fc  *embedded.FileConfig
+}
+
+func openLuaData(t *testing.T, dir string) *luaData {
+	t.Helper()
+	db, err := embedded.Open(DBPath(dir), embedded.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := embedded.OpenFileConfig(ConfigPath(dir), slog.New(slog.DiscardHandler))
+	if err != nil {
+		_ = db.Close()
+		t.Fatal(err)
+	}
+	d := &luaData{dir: dir, db: db, fc: fc}
+	t.Cleanup(func() { d.close() })
+	return d
+}
+
+func (d *luaData) close() {
+	if d.fc != nil {
+		_ = d.fc.Close()
+		_ = d.db.Close()
+		d.fc, d.db = nil, nil
+	}
+}
+
+func greetSource(v string) string { return "function hello() return \"" + v + "\" end\n" }
+
+// writeModule writes scripts/<module>/hello.lua under root.
+func writeModule(t *testing.T, root, module, src string) string {
+	t.Helper()
+	dir := filepath.Join(root, module)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.lua"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func startLua(t *testing.T, d *luaData, cfg LuaConfig) *Lua {
+	t.Helper()
+	cfg.Canary = luavm.CanaryPolicy{Disabled: true}
+	cfg.Reread = 100 * time.Millisecond
+	l, err := NewLua(cfg, LuaDeps{Store: d.db.Store(), Config: d.fc, ConfigWriter: d.fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		_ = l.Stop(context.Background())
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Stop(context.Background()) })
+	return l
+}
+
+// hello calls greet.hello once.
+func hello(t *testing.T, l *Lua) (string, luavm.Generation) {
+	t.Helper()
+	res, gen, err := l.CallBatch(context.Background(), "greet", []luavm.Call{{Fn: "hello"}})
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if res[0].Err != nil {
+		t.Fatalf("hello: %v", res[0].Err)
+	}
+	return res[0].Values[0].(string), gen
+}
+
+// waitHello waits (bounded) until greet.hello answers want.
+func waitHello(t *testing.T, l *Lua, want string) luavm.Generation {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, gen := hello(t, l)
+		if got == want {
+			return gen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hello = %q on %v, want %q", got, gen, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// admin sends one request to the admin endpoint of the admin file.
+func admin(t *testing.T, file, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info LuaAdminInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		t.Fatal(err)
+	}
+	if token == "" {
+		token = info.Token
+	}
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, info.URL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(resp.Body)
+	return resp.StatusCode, out.Bytes()
+}
+
+func TestLuaPushRefuseRestartRollback(t *testing.T) {
+	dataDir, scripts := t.TempDir(), t.TempDir()
+	writeModule(t, scripts, "greet", greetSource("v1"))
+	d := openLuaData(t, dataDir)
+	cfg := LuaConfig{ScriptsDir: scripts, AdminFile: LuaAdminPath(dataDir)}
+	l := startLua(t, d, cfg)
+	if gen := waitHello(t, l, "v1"); gen.Number != 1 || gen.By != "bootstrap" {
+		t.Fatalf("bootstrap generation %+v", gen)
+	}
+	file := cfg.AdminFile
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin file: %v %v", st, err)
+	}
+
+	push := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua", Source: greetSource("v2")}}, By: "alice"}
+	if code, _ := admin(t, file, "POST", "/script/push", "wrong", push); code != http.StatusForbidden {
+		t.Fatalf("bad token: status %d", code)
+	}
+	if code, body := admin(t, file, "POST", "/script/push", "", push); code != http.StatusOK {
+		t.Fatalf("push: %d %s", code, body)
+	}
+	if gen := waitHello(t, l, "v2"); gen.Number != 2 || gen.By != "alice" {
+		t.Fatalf("pushed generation %+v", gen)
+	}
+
+	broken := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua", Source: "function hello( return 1 end"}}, By: "mallory"}
+	if code, body := admin(t, file, "POST", "/script/push", "", broken); code != http.StatusBadRequest || !strings.Contains(string(body), "does not compile") {
+		t.Fatalf("broken push: %d %s", code, body)
+	}
+	// A bundle failing its self-test is refused too.
+	bad := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua",
+		Source: greetSource("v3") + "function self_test() return false end\n"}}, By: "mallory"}
+	if code, body := admin(t, file, "POST", "/script/push", "", bad); code != http.StatusBadRequest {
+		t.Fatalf("self-test failing push: %d %s", code, body)
+	}
+	time.Sleep(150 * time.Millisecond) // more than one re-read period
+	if got, gen := hello(t, l); got != "v2" || gen.Number != 2 {
+		t.Fatalf("after refused pushes: %q on %v", got, gen)
+	}
+	code, body := admin(t, file, "GET", "/script/history?module=greet", "", nil)
+	var h ScriptHistory
+	if err := json.Unmarshal(body, &h); code != http.StatusOK || err != nil || len(h.Generations) != 2 || h.Active != h.Generations[1].Hash {
+		t.Fatalf("history: %d %s", code, body)
+	}
+
+	// Restart: a fresh component on the same data comes back on gen 2.
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("admin file left behind: %v", err)
+	}
+	l = startLua(t, d, cfg)
+	if got, gen := hello(t, l); got != "v2" || gen.Number != 2 {
+		t.Fatalf("after restart: %q on %v", got, gen)
+	}
+
+	if code, body := admin(t, file, "POST", "/script/rollback", "", ScriptRollbackRequest{Module: "greet", By: "bob"}); code != http.StatusOK {
+		t.Fatalf("rollback: %d %s", code, body)
+	}
+	if gen := waitHello(t, l, "v1"); gen.Number != 1 {
+		t.Fatalf("rolled back to %+v", gen)
+	}
+	if code, _ := admin(t, file, "POST", "/script/rollback", "", ScriptRollbackRequest{Module: "greet", Number: 9}); code != http.StatusNotFound {
+		t.Fatalf("rollback to a missing generation: %d", code)
+	}
+}
+
+func TestLuaBootstrapsRepositoryScripts(t *testing.T) {
+	d := openLuaData(t, t.TempDir())
+	l := startLua(t, d, LuaConfig{ScriptsDir: filepath.Join("..", "..", "scripts")})
+	ev := map[string]any{"kind": "monster_killed", "count": int64(10)}
+	res, gen, err := l.CallBatch(context.Background(), "achievement", []luavm.Call{{Fn: "on_event", Args: []any{ev, nil}}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("on_event: %v %v", err, res)
+	}
+	if gen.Number != 1 || gen.By != "bootstrap" {
+		t.Fatalf("generation %+v", gen)
+	}
+	if unlocks, _ := res[0].Values[1].([]any); len(unlocks) != 1 {
+		t.Fatalf("unlocks %v", res[0].Values)
+	}
+}
+
+func TestLuaWatchPushesThroughTheStore(t *testing.T) {
+	scripts := t.TempDir()
+	writeModule(t, scripts, "greet", greetSource("v1"))
+	d := openLuaData(t, t.TempDir())
+	l := startLua(t, d, LuaConfig{ScriptsDir: scripts, Watch: true, WatchPoll: 20 * time.Millisecond})
+	waitHello(t, l, "v1")
+	writeModule(t, scripts, "greet", "function hello( broken")
+	time.Sleep(100 * time.Millisecond)
+	if got, _ := hello(t, l); got != "v1" {
+		t.Fatalf("broken file served: %q", got)
+	}
+	writeModule(t, scripts, "greet", greetSource("v2"))
+	if gen := waitHello(t, l, "v2"); gen.By != "fswatch" || gen.Number != 2 {
+		t.Fatalf("watched generation %+v", gen)
+	}
+	// The store holds it: another node on the same data adopts it.
+	h, err := luavm.NewPublisher(d.db.Store(), configRW{d.fc, d.fc}, nil, nil).History(context.Background(), "greet")
+	if err != nil || len(h.Generations) != 2 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+}
+
+func TestNewLuaNeedsPorts(t *testing.T) {
+	if _, err := NewLua(LuaConfig{}, LuaDeps{}); err == nil {
+		t.Fatal("NewLua without ports succeeded")
+	}
+}

@@ -27,6 +27,7 @@ type recorder struct {
 
 	loginsOK     atomic.Int64 // bots logged in at least once
 	reconnects   atomic.Int64
+	loginsPaced  atomic.Int64 // guest logins refused with RATE_LIMITED and retried
 	sessionsLost atomic.Int64
 	pushes       atomic.Int64
 	calls        atomic.Int64
@@ -106,6 +107,7 @@ func (r *recorder) report(players int, elapsed time.Duration) Report {
 		Errors:       r.errors.Load(),
 		Pushes:       r.pushes.Load(),
 		Reconnects:   r.reconnects.Load(),
+		LoginsPaced:  r.loginsPaced.Load(),
 		SessionsLost: r.sessionsLost.Load(),
 	}
 	for route, rr := range r.routes {

@@ -26,6 +26,9 @@ type Report struct {
 	Login RouteStats `json:"login"`
 	// Reconnects is the number of logins after a bot's first.
 	Reconnects int64 `json:"reconnects"`
+	// LoginsPaced counts guest logins the gate's rate limit deferred (retried,
+	// not errors); omitted when zero.
+	LoginsPaced int64 `json:"logins_paced,omitempty"`
 	// SessionsLost is the number of sessions the gate or the network ended mid-run.
 	SessionsLost int64 `json:"sessions_lost"`
 	// ErrorCodes counts failures by code name (ALREADY_DONE, RATE_LIMITED...).

@@ -111,6 +111,8 @@ func (g *fakeGame) handle(_ context.Context, p gamemesh.PlayerID, route string, 
 		return proto.Marshal(&gamev1.ClaimMailResponse{Items: m.Attachments, GrantId: m.Id})
 	case bots.RouteGuildCreate, bots.RouteGuildApply, bots.RouteGuildInfo, bots.RouteGuildMembers, bots.RouteGuildLeave:
 		return g.guildRoute(p, route, body)
+	case bots.RouteAchievementList:
+		return proto.Marshal(&gamev1.ListAchievementsResponse{})
 	case bots.RoutePlayerGet:
 		// Like the real player app: a new player's first get mails it a welcome gift.
 		if g.welcomed[p] == 0 {

@@ -60,7 +60,7 @@ var readyLine = regexp.MustCompile(`gamemesh up: ready.* tcp=(tcp://\S+) .* logi
 // startUp starts `gamemesh up` on dataDir with OS-chosen ports and waits for its ready line.
 func startUp(t *testing.T, bin, dataDir string) *upProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--scripts", "../../scripts")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

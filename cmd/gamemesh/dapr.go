@@ -17,7 +17,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fn", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	only := fs.String("only", strings.Join(system.FunctionApps(), ","), "function apps to serve, comma-separated")
-	appAddr := fs.String("app-addr", "127.0.0.1:50001", "app channel listen address (the sidecar's --app-port)")
+	appAddr := fs.String("app-addr", "127.0.0.1:50051", "app channel listen address (the sidecar's --app-port)")
 	routes := fs.String("routes", "", "app=daprAppID,... for calls to functions served elsewhere (default: all on app id \"functions\")")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
@@ -57,7 +57,7 @@ func runGate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	id := fs.String("id", "gate-1", "gate id (its push topic is push.<id>)")
 	tcpAddr := fs.String("tcp", "127.0.0.1:7100", "TCP listen address for game clients (\"\" disables)")
 	httpAddr := fs.String("http", "127.0.0.1:7101", "HTTP listen address: WebSocket at /ws, guest login, health (\"\" disables)")
-	appAddr := fs.String("app-addr", "127.0.0.1:50002", "app channel listen address (the sidecar's --app-port)")
+	appAddr := fs.String("app-addr", "127.0.0.1:50052", "app channel listen address (the sidecar's --app-port)")
 	routes := fs.String("routes", "", "app=daprAppID,... (default: every function app on app id \"functions\")")
 	maxOnline := fs.Int("max-online", gate.DefaultMaxOnline, "players admitted at once; more wait in the login queue")
 	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")

@@ -21,6 +21,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	httpAddr := fs.String("http", "127.0.0.1:7101", "HTTP listen address: WebSocket at /ws, guest login, health (\"\" disables)")
 	maxOnline := fs.Int("max-online", gate.DefaultMaxOnline, "players admitted at once; more wait in the login queue")
 	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")
+	scripts := fs.String("scripts", "scripts", "Lua scripts folder (modules published at first start)")
+	watch := fs.Bool("watch-scripts", false, "development: publish edited Lua modules as new generations when their files change")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -36,6 +38,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
 		DataDir: abs,
 		Gate:    gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+		Lua:     system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
 	}, log)
 	if err != nil {
 		return err

@@ -76,9 +76,11 @@ const (
 
 // Register adds the login methods to reg.
 func (a *App) Register(reg *functions.Registry) {
+	// guest is not Public: clients reach it before they have a session, through
+	// the gate's HTTP endpoint (rate-limited there), which calls it as a
+	// service. A logged-in player must not mint tickets over its connection.
 	reg.Handle(AppName, "guest", functions.Method{
 		Handler: functions.Typed(func() *gamev1.GuestLoginRequest { return new(gamev1.GuestLoginRequest) }, a.guest),
-		Public:  true,
 		MaxBody: maxBodyGuest,
 	})
 	reg.Handle(AppName, "ban", functions.Method{

@@ -260,3 +260,16 @@ func TestStoreOutageThenRetry(t *testing.T) {
 	_, err = e.guest(ctx, "outage-device")
 	wantCode(t, err, gamemesh.CodeBanned)
 }
+
+// A logged-in player cannot mint tickets over its game connection: guest is
+// reached only as a service call (the gate's rate-limited HTTP endpoint).
+func TestGuestNotCallableByPlayers(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	out, err := e.guest(ctx, "device-0000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = callAs(ctx, e.reg, gamemesh.PlayerID(out.PlayerId), "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: "device-0000002"}, new(gamev1.GuestLoginResponse))
+	wantCode(t, err, gamemesh.CodeUnknownRoute)
+}

@@ -87,7 +87,27 @@ func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMai
 		a.log.DebugContext(ctx, "mail sent", "to", to, "from", sender, "mail", mailID, "attachments", len(items))
 		a.notify(ctx, to, created)
 	}
+	if sender != SystemSender {
+		// Also on a deduplicated retry: the event id is stable, consumers apply it once.
+		a.gameEvent(ctx, gamemesh.PlayerID(sender), mailID)
+	}
 	return &gamev1.SendMailResponse{MailId: mailID}, nil
+}
+
+// GameEventsTopic carries game events (achievements consume them).
+const GameEventsTopic = "game.events"
+
+// gameEvent publishes that player sent mail mailID, best effort: a failure is
+// logged, and a retried send publishes it again under the same event id.
+func (a *App) gameEvent(ctx context.Context, player gamemesh.PlayerID, mailID string) {
+	id := "mail_sent-" + mailID
+	data, err := proto.Marshal(&gamev1.GameEvent{Id: id, PlayerId: string(player), Kind: "mail_sent", AtMs: a.now().UnixMilli()})
+	if err == nil {
+		err = a.pub.Publish(ctx, GameEventsTopic, gamemesh.Event{ID: id, Data: data})
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "mail_sent event not published", "player", player, "mail", mailID, "err", err)
+	}
 }
 
 // makeRoom deletes the oldest mails without unclaimed attachments until the

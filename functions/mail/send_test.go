@@ -279,3 +279,40 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// A player's mail publishes one mail_sent game event with a stable id (a
+// retried send republishes the same id); system mail publishes none.
+func TestSendPublishesGameEvent(t *testing.T) {
+	e := newEnv(t, mail.Config{})
+	ctx := testCtx(t)
+	alice, bob := e.newPlayer(t), e.newPlayer(t)
+	gameEvents := func() []gamemesh.Event {
+		var out []gamemesh.Event
+		for _, ev := range e.bus.published() {
+			if ev.Topic == mail.GameEventsTopic {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	req := &gamev1.SendMailRequest{To: string(bob), Subject: "hi", RequestId: "request-0001"}
+	id, err := e.send(ctx, alice, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.send(ctx, alice, req); err != nil { // a retry of the same send
+		t.Fatal(err)
+	}
+	evs := gameEvents()
+	if len(evs) != 2 || evs[0].ID != "mail_sent-"+id || evs[1].ID != evs[0].ID {
+		t.Fatalf("events %+v, want two with the id mail_sent-%s", evs, id)
+	}
+	var ge gamev1.GameEvent
+	if err := proto.Unmarshal(evs[0].Data, &ge); err != nil || ge.PlayerId != string(alice) || ge.Kind != "mail_sent" || ge.Id != evs[0].ID {
+		t.Fatalf("event %v (%v)", &ge, err)
+	}
+	e.gift(t, bob, "gold", 1)
+	if n := len(gameEvents()); n != 2 {
+		t.Fatalf("system mail published a game event (%d events)", n)
+	}
+}

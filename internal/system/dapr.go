@@ -182,6 +182,9 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 	g = &DaprGate{client: c}
 	defer func() {
 		if err != nil {
+			if g.app != nil {
+				_ = g.app.Stop(context.Background()) // not serving yet: closes its listener
+			}
 			_ = c.Close()
 		}
 	}()

@@ -13,6 +13,7 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/achievement"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
@@ -30,6 +31,8 @@ type EmbeddedConfig struct {
 	Gate gate.Config
 	// WelcomeGift is mailed once to every new player (nil: the default gift).
 	WelcomeGift []*gamev1.Item
+	// Lua configures the Lua runtime (scripts folder, watch, budgets).
+	Lua LuaConfig
 }
 
 // DefaultWelcomeGift is what a new player finds in its mailbox.
@@ -45,6 +48,7 @@ type Embedded struct {
 	db     *embedded.DB
 	config *embedded.FileConfig
 	flags  *feature.Flags
+	lua    *Lua
 	// stopWatch ends the live-settings watch on the gate.
 	stopWatch func()
 	reg       *functions.Registry
@@ -98,6 +102,11 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	}
 	e.reg.SetFeatures(e.flags)
 	store, pub := e.db.Store(), e.db.Publisher()
+	luaCfg := cfg.Lua
+	luaCfg.AdminFile = LuaAdminPath(cfg.DataDir)
+	if e.lua, err = NewLua(luaCfg, LuaDeps{Store: store, Config: e.config, ConfigWriter: e.config, Logger: log.With("part", "lua")}); err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
 
@@ -119,7 +128,12 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa, ga} {
+	aa, err := achievement.New(achievement.Config{}, achievement.Deps{Store: store, Invoker: inv, Rules: luaRules{e.lua},
+		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Features: e.flags, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("system: %w", err)
+	}
+	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa, ga, aa} {
 		app.Register(e.reg)
 	}
 
@@ -147,6 +161,9 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 func (e *Embedded) Start(ctx context.Context) error {
 	e.subCtx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := e.flags.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	if err := e.lua.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
 	for _, s := range e.reg.Subscriptions() {
@@ -189,9 +206,14 @@ func (e *Embedded) close() error {
 	if e.stopWatch != nil {
 		e.stopWatch()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if e.lua != nil {
+		if err := e.lua.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("lua: %w", err))
+		}
+	}
 	if e.flags != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		if err := e.flags.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("feature: %w", err))
 		}

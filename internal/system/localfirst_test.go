@@ -37,4 +37,6 @@ func TestLocalFirst(t *testing.T) {
 
 type invokerFunc func(context.Context, gamemesh.Request) ([]byte, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, req gamemesh.Request) ([]byte, error) { return f(ctx, req) }
+func (f invokerFunc) Invoke(ctx context.Context, req gamemesh.Request) ([]byte, error) {
+	return f(ctx, req)
+}

@@ -33,7 +33,7 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	if got := f.Duration(feature.SceneFlushInterval); got != 30*time.Second {
 		t.Errorf("flush interval %v", got)
 	}
-	if got := f.Duration(feature.LuaCallDeadline); got != 50*time.Millisecond {
+	if got := f.Duration(feature.LuaCallDeadline); got != 250*time.Millisecond { // luavm.DefaultLimits().CallTimeout
 		t.Errorf("call deadline %v", got)
 	}
 	if !f.Synced() || metric(t, reg, "gamemesh_feature_config_synced") != 1 {

@@ -49,7 +49,7 @@ type Embedded struct {
 	config *embedded.FileConfig
 	flags  *feature.Flags
 	lua    *Lua
-	// stopWatch ends the live-settings watch on the gate.
+	// stopWatch ends the live-settings watches (gate limits, Lua limits).
 	stopWatch func()
 	reg       *functions.Registry
 	gate      *gate.Gate
@@ -153,7 +153,8 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	e.stopWatch = watchGateLimits(e.flags, e.gate, log)
+	stopGate, stopLua := watchGateLimits(e.flags, e.gate, log), watchLuaLimits(e.flags, e.lua, log)
+	e.stopWatch = func() { stopGate(); stopLua() }
 	return e, nil
 }
 

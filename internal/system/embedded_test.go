@@ -88,3 +88,28 @@ func TestQueuedClientKeepsItsPlace(t *testing.T) {
 		t.Fatalf("admitted player cannot play: %v", err)
 	}
 }
+
+// Live settings reach the running Lua pool without a restart.
+func TestLuaLimitsAreLive(t *testing.T) {
+	e := startEmbedded(t, gate.Config{})
+	if got := e.lua.Pool().Limits().Workers; got != 2 {
+		t.Fatalf("workers %d at start, want the default 2", got)
+	}
+	if _, err := e.config.Set("setting.lua.pool_size", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.config.Set("setting.lua.call_deadline_ms", "120"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l := e.lua.Pool().Limits()
+		if l.Workers == 3 && l.CallTimeout == 120*time.Millisecond {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Lua limits %+v did not follow the settings", l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -46,3 +46,17 @@ func watchGateLimits(f *feature.Flags, g *gate.Gate, log *slog.Logger) (stop fun
 		}
 	})
 }
+
+// watchLuaLimits applies the live Lua settings (pool size, per-call wall
+// deadline and CPU budget) to the running pool.
+func watchLuaLimits(f *feature.Flags, l *Lua, log *slog.Logger) (stop func()) {
+	return f.Watch(func(s *feature.Snapshot) {
+		lim := l.Pool().Limits()
+		lim.Workers = s.Int(feature.LuaPoolSize)
+		lim.CallTimeout = s.Duration(feature.LuaCallDeadline)
+		lim.CPUTime = s.Duration(feature.LuaCPUBudget)
+		if err := l.Pool().SetLimits(lim); err != nil {
+			log.Warn("live Lua limits refused", "err", err)
+		}
+	})
+}

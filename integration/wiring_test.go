@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -37,7 +38,8 @@ func TestDaprModeWiringWithBots(t *testing.T) {
 	fnPort := freePort(t)
 	fnSidecar := StartSidecar(t, redis, SidecarOptions{AppID: "functions", AppPort: fnPort, BeforeApp: true, Env: []string{secretEnv}})
 	t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(fnSidecar.GRPCPort))
-	fn, err := gmsystem.NewDaprFunctions(ctx, gmsystem.DaprFunctionsConfig{AppAddr: "127.0.0.1:" + strconv.Itoa(fnPort), Routes: routes}, testLogger(t))
+	fn, err := gmsystem.NewDaprFunctions(ctx, gmsystem.DaprFunctionsConfig{AppAddr: "127.0.0.1:" + strconv.Itoa(fnPort), Routes: routes,
+		ScriptsDir: filepath.Join(repoRoot(t), "scripts")}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestDaprModeWiringWithBots(t *testing.T) {
 	if rep.LoginsOK != 20 || rep.Errors != 0 {
 		t.Fatalf("want 20 logins and no errors: %s", line)
 	}
-	for _, route := range []string{bots.RouteMailSend, bots.RouteMailList, bots.RouteMailClaim, bots.RoutePlayerGet, bots.RouteGuildCreate, bots.RouteGuildApply} {
+	for _, route := range []string{bots.RouteMailSend, bots.RouteMailList, bots.RouteMailClaim, bots.RoutePlayerGet, bots.RouteGuildCreate, bots.RouteGuildApply, bots.RouteAchievementList} {
 		if rep.Calls[route].OK == 0 {
 			t.Errorf("route %s never succeeded: %s", route, line)
 		}

@@ -19,6 +19,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	only := fs.String("only", strings.Join(system.FunctionApps(), ","), "function apps to serve, comma-separated")
 	appAddr := fs.String("app-addr", "127.0.0.1:50051", "app channel listen address (the sidecar's --app-port)")
 	routes := fs.String("routes", "", "app=daprAppID,... for calls to functions served elsewhere (default: all on app id \"functions\")")
+	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,7 +38,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 			apps = append(apps, a)
 		}
 	}
-	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r}, log)
+	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts}, log)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/achievement"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
@@ -42,7 +43,7 @@ const (
 )
 
 // FunctionApps lists the function apps gamemesh ships, in start order.
-func FunctionApps() []string { return []string{"login", "mail", "player", "guild"} }
+func FunctionApps() []string { return []string{"login", "mail", "player", "guild", "achievement"} }
 
 // DaprFunctionsConfig configures a process serving function apps as one Dapr app.
 type DaprFunctionsConfig struct {
@@ -55,6 +56,9 @@ type DaprFunctionsConfig struct {
 	Routes map[string]string
 	// WelcomeGift is mailed once to every new player (nil: the default gift).
 	WelcomeGift []*gamev1.Item
+	// ScriptsDir holds the Lua modules served until the cluster publishes
+	// its own (achievement rules); default "scripts".
+	ScriptsDir string
 	// ReadyTimeout bounds the wait for the sidecar at start.
 	ReadyTimeout time.Duration
 }
@@ -66,6 +70,7 @@ type DaprFunctions struct {
 	reg    *functions.Registry
 	config *dapr.ConfigSource
 	flags  *feature.Flags
+	lua    *Lua // nil unless achievement is served
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -120,6 +125,15 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		case "guild":
 			app, err = guild.New(guild.Config{}, guild.Deps{Store: store, Invoker: inv,
 				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
+		case "achievement":
+			// Lua bundles live in the shared store so every host follows the same ones.
+			f.lua, err = NewLua(LuaConfig{ScriptsDir: cfg.ScriptsDir}, LuaDeps{Store: dapr.NewStore(c, SharedStateStore),
+				Config: f.config, Logger: log.With("part", "lua")})
+			if err != nil {
+				return nil, fmt.Errorf("system: %w", err)
+			}
+			app, err = achievement.New(achievement.Config{}, achievement.Deps{Store: store, Invoker: inv, Rules: luaRules{f.lua},
+				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Features: f.flags, Logger: log})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("system: %s: %w", name, err)
@@ -143,12 +157,20 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 	if err := f.flags.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
+	if f.lua != nil {
+		if err := f.lua.Start(ctx); err != nil {
+			return err
+		}
+	}
 	return f.app.Start()
 }
 
 // Stop stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
 	err := errors.Join(f.app.Stop(ctx), f.flags.Stop(ctx))
+	if f.lua != nil {
+		err = errors.Join(err, f.lua.Stop(ctx))
+	}
 	f.config.Close()
 	return errors.Join(err, f.client.Close())
 }

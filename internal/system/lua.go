@@ -243,7 +243,7 @@ func (l *Lua) Stop(ctx context.Context) error {
 func (l *Lua) bootstrap(ctx context.Context) (map[string]string, error) {
 	last := map[string]string{}
 	if l.pub == nil {
-		return last, nil
+		return last, l.serveLocal(ctx)
 	}
 	for m, dir := range l.dirs {
 		b, err := luavm.LoadModule(dir)
@@ -265,6 +265,26 @@ func (l *Lua) bootstrap(ctx context.Context) (map[string]string, error) {
 		l.log.Info("lua module published from the scripts folder", "module", m, "gen", gen.Number, "hash", gen.Hash)
 	}
 	return last, nil
+}
+
+// serveLocal is the bootstrap of a node that can only follow the cluster (no
+// config writer, as in Dapr mode, where the configuration store has no write
+// API): it serves the scripts folder's modules locally, so the node runs its
+// rules from the start; the Follower swaps in the cluster's bundle as soon as
+// one is published (and the cluster's generation numbers take over).
+func (l *Lua) serveLocal(ctx context.Context) error {
+	for m, dir := range l.dirs {
+		b, err := luavm.LoadModule(dir)
+		if err != nil {
+			return fmt.Errorf("system: lua module %s: %w", m, err)
+		}
+		gen, err := l.pool.Patch(ctx, b, luavm.PatchOptions{By: "bootstrap", Source: "local:" + dir, SkipCanary: true})
+		if err != nil {
+			return fmt.Errorf("system: lua module %s: %w", m, err)
+		}
+		l.log.Info("lua module served from the local scripts folder until the cluster publishes one", "module", m, "gen", gen.Number, "hash", gen.Hash)
+	}
+	return nil
 }
 
 // watch polls the scripts folder and pushes changed modules through the

@@ -245,3 +245,29 @@ func TestNewLuaNeedsPorts(t *testing.T) {
 		t.Fatal("NewLua without ports succeeded")
 	}
 }
+
+// A node that can only follow (no config writer, as in Dapr mode) serves its
+// scripts folder from the start, and adopts the cluster's bundle once another
+// node publishes one.
+func TestLuaFollowOnlyServesLocalThenCluster(t *testing.T) {
+	d := openLuaData(t, t.TempDir())
+	scripts := t.TempDir()
+	writeModule(t, scripts, "greet", greetSource("local"))
+	l, err := NewLua(LuaConfig{ScriptsDir: scripts, Canary: luavm.CanaryPolicy{Disabled: true}, Reread: 100 * time.Millisecond},
+		LuaDeps{Store: d.db.Store(), Config: d.fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Stop(context.Background()) })
+	if got, _ := hello(t, l); got != "local" {
+		t.Fatalf("follow-only node serves %q before any cluster bundle, want the local folder's", got)
+	}
+	// Another node (with a writer) publishes a bundle for the cluster.
+	other := t.TempDir()
+	writeModule(t, other, "greet", greetSource("cluster"))
+	startLua(t, d, LuaConfig{ScriptsDir: other})
+	waitHello(t, l, "cluster")
+}

@@ -117,14 +117,14 @@ func TestCtlSettingEmbedded(t *testing.T) {
 	if out := mustCtl(t, "--data", dir, "setting", "get", "gate.max_online"); out != "gate.max_online: 0 (version 2)\n" {
 		t.Errorf("get: stdout %q", out)
 	}
-	if out := mustCtl(t, "--data", dir, "setting", "get", "lua.cpu_budget_ms"); out != "lua.cpu_budget_ms: 20 ms (default, not set)\n" {
+	if out := mustCtl(t, "--data", dir, "setting", "get", "lua.cpu_budget_ms"); out != "lua.cpu_budget_ms: 50 ms (default, not set)\n" {
 		t.Errorf("get of an unset setting: stdout %q", out)
 	}
 	out := mustCtl(t, "--data", dir, "setting", "list")
 	wantRow(t, out, "NAME", "VALUE", "DEFAULT", "RANGE", "UNIT", "VERSION")
 	wantRow(t, out, "gate.max_online", "0", "10000", "[0,", "1000000]", "-", "2")
 	wantRow(t, out, "gate.admission_rate", "250.5", "200", "[1,", "100000]", "-", "1")
-	wantRow(t, out, "lua.call_deadline_ms", "50", "50", "[1,", "10000]", "ms", "-")
+	wantRow(t, out, "lua.call_deadline_ms", "250", "250", "[1,", "10000]", "ms", "-")
 	wantRow(t, out, "scene.flush_interval_s", "30", "30", "[1,", "3600]", "s", "-")
 	if _, n := tableRow(out, ""); n != 1+len(feature.Specs()) {
 		t.Errorf("list has %d lines, want a header and %d settings:\n%s", n, len(feature.Specs()), out)

@@ -16,11 +16,6 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
-	"github.com/gamemesh/gamemesh/functions/achievement"
-	"github.com/gamemesh/gamemesh/functions/guild"
-	"github.com/gamemesh/gamemesh/functions/login"
-	"github.com/gamemesh/gamemesh/functions/mail"
-	"github.com/gamemesh/gamemesh/functions/player"
 	"github.com/gamemesh/gamemesh/gate"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/ticket"
@@ -41,9 +36,6 @@ const (
 	ticketUsedPrefix = "ticket:"
 	onlinePrefix     = "online:"
 )
-
-// FunctionApps lists the function apps gamemesh ships, in start order.
-func FunctionApps() []string { return []string{"login", "mail", "player", "guild", "achievement"} }
 
 // DaprFunctionsConfig configures a process serving function apps as one Dapr app.
 type DaprFunctionsConfig struct {
@@ -77,13 +69,8 @@ type DaprFunctions struct {
 // environment), reads the ticket secret if login is served, builds the apps
 // and their app channel. Nothing is served until Start.
 func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Logger) (f *DaprFunctions, err error) {
-	if len(cfg.Only) == 0 {
-		cfg.Only = FunctionApps()
-	}
-	for _, a := range cfg.Only {
-		if !slices.Contains(FunctionApps(), a) {
-			return nil, fmt.Errorf("system: unknown function app %q (have %v)", a, FunctionApps())
-		}
+	if cfg.Only, err = validApps(cfg.Only); err != nil {
+		return nil, err
 	}
 	if cfg.WelcomeGift == nil {
 		cfg.WelcomeGift = DefaultWelcomeGift()
@@ -108,37 +95,24 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	inv := localFirst{reg: f.reg, local: embedded.NewInvoker(f.reg, log.With("part", "invoker")),
 		remote: dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})}
 	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
-	for _, name := range cfg.Only {
-		var app interface{ Register(*functions.Registry) }
-		switch name {
-		case "login":
-			secret, serr := ticketSecret(ctx, c)
-			if serr != nil {
-				return nil, serr
-			}
-			app, err = login.New(login.Config{Secret: secret}, login.Deps{Store: store, Logger: log})
-		case "mail":
-			app, err = mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: inv, Publisher: pub,
-				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
-		case "player":
-			app, err = player.New(player.Config{WelcomeGift: cfg.WelcomeGift}, player.Deps{Store: store, Invoker: inv, Logger: log})
-		case "guild":
-			app, err = guild.New(guild.Config{}, guild.Deps{Store: store, Invoker: inv,
-				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
-		case "achievement":
-			// Lua bundles live in the shared store so every host follows the same ones.
-			f.lua, err = NewLua(LuaConfig{ScriptsDir: cfg.ScriptsDir}, LuaDeps{Store: dapr.NewStore(c, SharedStateStore),
-				Config: f.config, Logger: log.With("part", "lua")})
-			if err != nil {
-				return nil, fmt.Errorf("system: %w", err)
-			}
-			app, err = achievement.New(achievement.Config{}, achievement.Deps{Store: store, Invoker: inv, Rules: luaRules{f.lua},
-				Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Features: f.flags, Logger: log})
+	ports := appPorts{store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
+		features: f.flags, welcome: cfg.WelcomeGift, log: log}
+	if slices.Contains(cfg.Only, "login") {
+		if ports.ticketSecret, err = ticketSecret(ctx, c); err != nil {
+			return nil, err
 		}
+	}
+	if slices.Contains(cfg.Only, "achievement") {
+		// Lua bundles live in the shared store so every host follows the same ones.
+		f.lua, err = NewLua(LuaConfig{ScriptsDir: cfg.ScriptsDir}, LuaDeps{Store: dapr.NewStore(c, SharedStateStore),
+			Config: f.config, Logger: log.With("part", "lua")})
 		if err != nil {
-			return nil, fmt.Errorf("system: %s: %w", name, err)
+			return nil, fmt.Errorf("system: %w", err)
 		}
-		app.Register(f.reg)
+		ports.rules = luaRules{f.lua}
+	}
+	if err = registerApps(f.reg, cfg.Only, ports); err != nil {
+		return nil, err
 	}
 	f.app, err = dapr.NewApp(dapr.AppOptions{Registry: f.reg, Address: cfg.AppAddr, PubSub: PubSub,
 		AppToken: os.Getenv(dapr.EnvAppAPIToken), Logger: log.With("part", "app")})

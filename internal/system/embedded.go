@@ -13,11 +13,6 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
-	"github.com/gamemesh/gamemesh/functions/achievement"
-	"github.com/gamemesh/gamemesh/functions/guild"
-	"github.com/gamemesh/gamemesh/functions/login"
-	"github.com/gamemesh/gamemesh/functions/mail"
-	"github.com/gamemesh/gamemesh/functions/player"
 	"github.com/gamemesh/gamemesh/gate"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/ticket"
@@ -110,31 +105,11 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
 
-	la, err := login.New(login.Config{Secret: secret}, login.Deps{Store: store, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("system: %w", err)
-	}
-	ma, err := mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: inv, Publisher: pub,
-		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("system: %w", err)
-	}
-	pa, err := player.New(player.Config{WelcomeGift: cfg.WelcomeGift}, player.Deps{Store: store, Invoker: inv, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("system: %w", err)
-	}
-	ga, err := guild.New(guild.Config{}, guild.Deps{Store: store, Invoker: inv,
-		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("system: %w", err)
-	}
-	aa, err := achievement.New(achievement.Config{}, achievement.Deps{Store: store, Invoker: inv, Rules: luaRules{e.lua},
-		Pusher: directory.Pusher{Locator: dir, Publisher: pub}, Features: e.flags, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("system: %w", err)
-	}
-	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa, ga, aa} {
-		app.Register(e.reg)
+	if err := registerApps(e.reg, FunctionApps(), appPorts{
+		store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
+		features: e.flags, ticketSecret: secret, rules: luaRules{e.lua}, welcome: cfg.WelcomeGift, log: log,
+	}); err != nil {
+		return nil, err
 	}
 
 	verifier, err := ticket.NewVerifier(secret)

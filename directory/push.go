@@ -27,8 +27,12 @@ type Pusher struct {
 
 // Push sends route/body to player if it is online. A push to an offline player
 // is dropped and reported as nil: pushes are notices, the data they announce is
-// in the store.
+// in the store. Control routes (ControlRoutePrefix) are refused with
+// INVALID_ARGUMENT: only the gates and Kicker send those.
 func (p Pusher) Push(ctx context.Context, player gamemesh.PlayerID, route string, body []byte) error {
+	if IsControlRoute(route) {
+		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "push %s: routes starting with %q are reserved", route, ControlRoutePrefix)
+	}
 	loc, err := p.Locator.Locate(ctx, player)
 	if errors.Is(err, gamemesh.ErrNotFound) {
 		return nil

@@ -41,7 +41,8 @@ type Features interface {
 	Enabled(system string) bool
 }
 
-// Deps are the services a Gate uses. Features, Logger and Now are optional.
+// Deps are the services a Gate uses. Publisher, Features, Logger and Now are
+// optional.
 type Deps struct {
 	// Invoker calls function apps for client requests and the guest login.
 	Invoker gamemesh.Invoker
@@ -53,6 +54,11 @@ type Deps struct {
 	Directory Directory
 	// Subscriber delivers this gate's push topic.
 	Subscriber gamemesh.Subscriber
+	// Publisher sends control messages to other gates' push topics: when a
+	// player logs in here while its session on another gate is still
+	// registered, that gate is asked to kick it with KICKED (nil: the older
+	// session is left alone and the move is only logged).
+	Publisher gamemesh.Publisher
 	// Features refuses requests to switched-off systems with
 	// FEATURE_DISABLED before any call leaves (nil: every system is on).
 	Features Features

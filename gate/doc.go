@@ -26,6 +26,14 @@
 // FEATURE_DISABLED before any call leaves; SetLimits changes max online,
 // queue cap, admission rate and per-connection rate limits under load.
 //
+// The push topic also carries control messages for the gate itself (routes
+// starting with "gate.", never delivered to a client): "gate.kick" kicks a
+// player's session if it is the session named, so a stale kick never hits a
+// newer session. With Deps.Publisher set, a login here whose player was
+// registered on another gate sends that gate such a kick (KICKED), so a
+// player is online once across gates; directory.Kicker sends them for
+// operators.
+//
 // The lifecycle is explicit: New validates, Start listens and subscribes, Stop
 // stops accepting, lets in-flight calls finish, kicks every session with
 // SHUTTING_DOWN and waits for every goroutine it started.

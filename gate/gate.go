@@ -273,14 +273,7 @@ func (g *Gate) Queued() int {
 // Kick closes player's session on this gate (admitted or queued) with a KICK
 // frame carrying code and reason. It reports whether the player was here.
 func (g *Gate) Kick(player gamemesh.PlayerID, code gamemesh.Code, reason string) bool {
-	g.mu.RLock()
-	s := g.online[player]
-	if s == nil {
-		if el := g.queued[player]; el != nil {
-			s = el.Value.(*session)
-		}
-	}
-	g.mu.RUnlock()
+	s := g.sessionOf(player)
 	if s == nil {
 		return false
 	}

@@ -146,7 +146,7 @@ func (g *Gate) activate(s *session) bool {
 	_ = s.t.raw().SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
 
 	if prev.Gate != "" && prev.Gate != g.cfg.ID {
-		s.log.Info("player moved from another gate", "player", s.player, "previous_gate", prev.Gate)
+		g.kickElsewhere(s, prev)
 	}
 	now := g.deps.Now()
 	body, _ := proto.Marshal(&gamev1.LoginResponse{
@@ -207,4 +207,24 @@ func (g *Gate) release(s *session) {
 		cancel()
 		s.log.Debug("player offline", "player", s.player)
 	}
+}
+
+// kickElsewhere asks the gate at prev, which held the player before s, to
+// kick that older session. A failure is logged: s is online either way, and
+// the older session ends by itself when its client leaves.
+func (g *Gate) kickElsewhere(s *session, prev directory.Location) {
+	if g.deps.Publisher == nil {
+		s.log.Info("player moved from another gate", "player", s.player, "previous_gate", prev.Gate)
+		return
+	}
+	ctx, cancel := context.WithTimeout(g.ctx, g.cfg.CallDeadline)
+	err := directory.PublishKick(ctx, g.deps.Publisher, s.player, prev, gamemesh.CodeKicked, "logged in elsewhere")
+	cancel()
+	if err != nil {
+		s.log.Warn("cannot kick the older session on another gate", "player", s.player,
+			"previous_gate", prev.Gate, "previous_session", prev.Session, "err", err)
+		return
+	}
+	s.log.Info("player moved from another gate: older session kicked", "player", s.player,
+		"previous_gate", prev.Gate, "previous_session", prev.Session)
 }

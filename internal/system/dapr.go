@@ -211,6 +211,7 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		Used:       directory.Once{Store: shared, Prefix: ticketUsedPrefix},
 		Directory:  directory.Shared{Store: shared, Prefix: onlinePrefix},
 		Subscriber: g.app,
+		Publisher:  dapr.NewPublisher(c, PubSub), // kicks to the gate holding an older session
 		Features:   g.flags,
 		Logger:     log.With("part", "gate"),
 	})

@@ -122,6 +122,7 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		Used:       directory.Once{Store: store, Prefix: "gate/ticket-used/"},
 		Directory:  dir,
 		Subscriber: e.db,
+		Publisher:  pub,
 		Features:   e.flags,
 		Logger:     log.With("part", "gate"),
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/achievement"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -15,7 +16,7 @@ func TestSameEventFiveTimesCountedOnce(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
 	for i := range 5 {
-		out, err := e.record(testCtx(t), kill(p, "ev-1", 3))
+		out, err := e.record(functionstest.Context(t), kill(p, "ev-1", 3))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +33,7 @@ func TestTenKillsUnlockTier(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
 	for i := range 10 {
-		out, err := e.record(testCtx(t), kill(p, "k-"+string(rune('a'+i)), 1))
+		out, err := e.record(functionstest.Context(t), kill(p, "k-"+string(rune('a'+i)), 1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +53,7 @@ func TestTenKillsUnlockTier(t *testing.T) {
 		t.Fatalf("%d pushes, want 1", e.pushes.count())
 	}
 	// More kills below the next tier: no new unlock, no new mail.
-	if _, err := e.record(testCtx(t), kill(p, "k-more", 5)); err != nil {
+	if _, err := e.record(functionstest.Context(t), kill(p, "k-more", 5)); err != nil {
 		t.Fatal(err)
 	}
 	wantOneRewardMail(t, e, p, "gold", 100)
@@ -64,10 +65,10 @@ func TestTenKillsUnlockTier(t *testing.T) {
 func TestRewardOnceWhenWriteFailsAfterMail(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
-	fail := func() { e.faulty.failWrites.Store(1) }
+	fail := func() { e.faulty.FailWrites(1) }
 	e.gate.afterSend.Store(&fail)
 	ev := kill(p, "big-1", 10)
-	if _, err := e.record(testCtx(t), ev); gamemesh.CodeOf(err) != gamemesh.CodeUnavailable {
+	if _, err := e.record(functionstest.Context(t), ev); gamemesh.CodeOf(err) != gamemesh.CodeUnavailable {
 		t.Fatalf("first delivery: %v, want UNAVAILABLE", err)
 	}
 	if n := e.gate.sends.Load(); n != 1 {
@@ -77,7 +78,7 @@ func TestRewardOnceWhenWriteFailsAfterMail(t *testing.T) {
 		// list retried the pending reward: the flag is clear now.
 		t.Fatalf("after list: %v", l.Achievements)
 	}
-	out, err := e.record(testCtx(t), ev) // the redelivery
+	out, err := e.record(functionstest.Context(t), ev) // the redelivery
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,13 +95,13 @@ func TestRewardOnceWhenWriteFailsAfterMail(t *testing.T) {
 func TestRedeliveryFinishesReward(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
-	fail := func() { e.faulty.failWrites.Store(1) }
+	fail := func() { e.faulty.FailWrites(1) }
 	e.gate.afterSend.Store(&fail)
 	ev := kill(p, "big-2", 10)
-	if _, err := e.record(testCtx(t), ev); err == nil {
+	if _, err := e.record(functionstest.Context(t), ev); err == nil {
 		t.Fatal("first delivery succeeded despite the failed write")
 	}
-	out, err := e.record(testCtx(t), ev)
+	out, err := e.record(functionstest.Context(t), ev)
 	if err != nil || !out.Duplicate || out.PendingRewards != 0 {
 		t.Fatalf("redelivery: %v, %v", out, err)
 	}
@@ -114,7 +115,7 @@ func TestMailDownRewardPendingThenOnce(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
 	e.gate.down.Store(true)
-	out, err := e.record(testCtx(t), kill(p, "e1", 10))
+	out, err := e.record(functionstest.Context(t), kill(p, "e1", 10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestMailDownRewardPendingThenOnce(t *testing.T) {
 		t.Fatal("list did not deliver the pending reward")
 	}
 	e.list(t, p)
-	if _, err := e.record(testCtx(t), kill(p, "e2", 1)); err != nil {
+	if _, err := e.record(functionstest.Context(t), kill(p, "e2", 1)); err != nil {
 		t.Fatal(err)
 	}
 	wantOneRewardMail(t, e, p, "gold", 100)
@@ -145,11 +146,11 @@ func TestMailDownThenNextEventDelivers(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
 	e.gate.down.Store(true)
-	if _, err := e.record(testCtx(t), kill(p, "e1", 10)); err != nil {
+	if _, err := e.record(functionstest.Context(t), kill(p, "e1", 10)); err != nil {
 		t.Fatal(err)
 	}
 	e.gate.down.Store(false)
-	out, err := e.record(testCtx(t), kill(p, "e2", 1))
+	out, err := e.record(functionstest.Context(t), kill(p, "e2", 1))
 	if err != nil || out.PendingRewards != 0 {
 		t.Fatalf("next event: %v, %v", out, err)
 	}
@@ -159,7 +160,7 @@ func TestMailDownThenNextEventDelivers(t *testing.T) {
 func TestMalformedEventsRefused(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
-	if _, err := e.record(testCtx(t), kill(p, "seed", 2)); err != nil {
+	if _, err := e.record(functionstest.Context(t), kill(p, "seed", 2)); err != nil {
 		t.Fatal(err)
 	}
 	cases := map[string]*gamev1.GameEvent{
@@ -174,43 +175,43 @@ func TestMalformedEventsRefused(t *testing.T) {
 		"missing id":      {PlayerId: string(p), Kind: "monster_killed"},
 		"id with a space": {Id: "a b", PlayerId: string(p), Kind: "monster_killed"},
 	}
-	before := e.snapshot()
+	before := e.mem.Snapshot()
 	for name, ev := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.record(testCtx(t), ev)
-			wantCode(t, err, gamemesh.CodeInvalidArgument)
+			_, err := e.record(functionstest.Context(t), ev)
+			functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 			body, _ := proto.Marshal(ev)
 			// From the topic: acknowledged (nil) and dropped.
-			if err := e.app.HandleEvent(testCtx(t), gamemesh.Event{ID: "ignored id!", Topic: achievement.EventsTopic, Data: body}); err != nil {
+			if err := e.app.HandleEvent(functionstest.Context(t), gamemesh.Event{ID: "ignored id!", Topic: achievement.EventsTopic, Data: body}); err != nil {
 				t.Fatalf("HandleEvent: %v", err)
 			}
-			wantSame(t, before, e.snapshot())
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
-	_, err := e.inv.Invoke(testCtx(t), gamemesh.Request{App: achievement.AppName, Method: "record", ID: "g1", Body: []byte{0xff, 0xff, 0xff}})
-	wantCode(t, err, gamemesh.CodeBadRequest)
-	wantSame(t, before, e.snapshot())
+	_, err := e.inv.Invoke(functionstest.Context(t), gamemesh.Request{App: achievement.AppName, Method: "record", ID: "g1", Body: []byte{0xff, 0xff, 0xff}})
+	functionstest.WantCode(t, err, gamemesh.CodeBadRequest)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 }
 
 // A rule that raises a Lua error: the event is not acknowledged, nothing changes.
 func TestRuleErrorNotAcknowledged(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
-	if _, err := e.record(testCtx(t), kill(p, "seed", 9)); err != nil {
+	if _, err := e.record(functionstest.Context(t), kill(p, "seed", 9)); err != nil {
 		t.Fatal(err)
 	}
-	before := e.snapshot()
+	before := e.mem.Snapshot()
 	bad := &gamev1.GameEvent{Id: "lvl", PlayerId: string(p), Kind: "level_up"} // the rule demands a level
 	body, _ := proto.Marshal(bad)
-	err := e.app.HandleEvent(testCtx(t), gamemesh.Event{ID: "lvl", Topic: achievement.EventsTopic, Data: body})
+	err := e.app.HandleEvent(functionstest.Context(t), gamemesh.Event{ID: "lvl", Topic: achievement.EventsTopic, Data: body})
 	if err == nil {
 		t.Fatal("a failing rule acknowledged the event")
 	}
-	_, err = e.record(testCtx(t), bad)
-	wantCode(t, err, gamemesh.CodeInternal)
-	wantSame(t, before, e.snapshot())
+	_, err = e.record(functionstest.Context(t), bad)
+	functionstest.WantCode(t, err, gamemesh.CodeInternal)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	// The same id with a good payload is not taken for a duplicate.
-	out, err := e.record(testCtx(t), &gamev1.GameEvent{Id: "lvl", PlayerId: string(p), Kind: "level_up", Level: 3})
+	out, err := e.record(functionstest.Context(t), &gamev1.GameEvent{Id: "lvl", PlayerId: string(p), Kind: "level_up", Level: 3})
 	if err != nil || out.Duplicate {
 		t.Fatalf("after the rule error: %v, %v", out, err)
 	}
@@ -220,17 +221,17 @@ func TestFeatureOffKeepsEventsQueued(t *testing.T) {
 	e := newEnv(t)
 	p := gamemesh.NewPlayerID()
 	e.off.off.Store(true)
-	before := e.snapshot()
+	before := e.mem.Snapshot()
 	body, _ := proto.Marshal(kill(p, "f1", 1))
-	err := e.app.HandleEvent(testCtx(t), gamemesh.Event{ID: "f1", Topic: achievement.EventsTopic, Data: body})
-	wantCode(t, err, gamemesh.CodeFeatureDisabled)
-	_, err = e.record(testCtx(t), kill(p, "f1", 1))
-	wantCode(t, err, gamemesh.CodeFeatureDisabled)
-	err = e.call(testCtx(t), p, achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, new(gamev1.ListAchievementsResponse))
-	wantCode(t, err, gamemesh.CodeFeatureDisabled)
-	wantSame(t, before, e.snapshot())
+	err := e.app.HandleEvent(functionstest.Context(t), gamemesh.Event{ID: "f1", Topic: achievement.EventsTopic, Data: body})
+	functionstest.WantCode(t, err, gamemesh.CodeFeatureDisabled)
+	_, err = e.record(functionstest.Context(t), kill(p, "f1", 1))
+	functionstest.WantCode(t, err, gamemesh.CodeFeatureDisabled)
+	err = e.call(functionstest.Context(t), p, achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, new(gamev1.ListAchievementsResponse))
+	functionstest.WantCode(t, err, gamemesh.CodeFeatureDisabled)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	e.off.off.Store(false)
-	if err := e.app.HandleEvent(testCtx(t), gamemesh.Event{ID: "f1", Topic: achievement.EventsTopic, Data: body}); err != nil {
+	if err := e.app.HandleEvent(functionstest.Context(t), gamemesh.Event{ID: "f1", Topic: achievement.EventsTopic, Data: body}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.list(t, p).Counters["kills"]; got != 1 {
@@ -240,11 +241,11 @@ func TestFeatureOffKeepsEventsQueued(t *testing.T) {
 
 func TestListNeedsPlayerAndRecordIsPrivate(t *testing.T) {
 	e := newEnv(t)
-	err := e.call(testCtx(t), "", achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, new(gamev1.ListAchievementsResponse))
-	wantCode(t, err, gamemesh.CodeNotLoggedIn)
+	err := e.call(functionstest.Context(t), "", achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, new(gamev1.ListAchievementsResponse))
+	functionstest.WantCode(t, err, gamemesh.CodeNotLoggedIn)
 	p := gamemesh.NewPlayerID()
-	err = e.call(testCtx(t), p, achievement.AppName, "record", kill(p, "x1", 1), new(gamev1.RecordEventResponse))
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
+	err = e.call(functionstest.Context(t), p, achievement.AppName, "record", kill(p, "x1", 1), new(gamev1.RecordEventResponse))
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
 }
 
 func TestRewardRequestIDFitsMail(t *testing.T) {
@@ -267,7 +268,7 @@ func TestConcurrentEventsOfOnePlayer(t *testing.T) {
 	for i := range 20 {
 		for range 2 {
 			wg.Go(func() {
-				_, err := e.record(testCtx(t), kill(p, fmt.Sprintf("c-%d", i), 1))
+				_, err := e.record(functionstest.Context(t), kill(p, fmt.Sprintf("c-%d", i), 1))
 				errs <- err
 			})
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/achievement"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -30,7 +31,7 @@ func (e *env) subscribe(t *testing.T) *atomic.Int32 {
 			}
 			return err
 		}
-		if err := e.db.Subscribe(testCtx(t), s); err != nil {
+		if err := e.db.Subscribe(functionstest.Context(t), s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,7 +44,7 @@ func (e *env) publish(t *testing.T, ev *gamev1.GameEvent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.Publisher().Publish(testCtx(t), achievement.EventsTopic, gamemesh.Event{ID: ev.Id, Data: body}); err != nil {
+	if err := e.db.Publisher().Publish(functionstest.Context(t), achievement.EventsTopic, gamemesh.Event{ID: ev.Id, Data: body}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -110,7 +111,7 @@ func TestEmbeddedMailDown(t *testing.T) {
 	e := newEmbeddedEnv(t)
 	p := gamemesh.NewPlayerID()
 	e.gate.down.Store(true)
-	out, err := e.record(testCtx(t), kill(p, "m1", 10))
+	out, err := e.record(functionstest.Context(t), kill(p, "m1", 10))
 	if err != nil || out.PendingRewards != 1 {
 		t.Fatalf("%v, %v", out, err)
 	}

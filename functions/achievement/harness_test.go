@@ -1,6 +1,6 @@
 package achievement_test
 
-// In-test wiring: a map Store with ETag semantics behind a wrapper that fails
+// In-test wiring: the functionstest map Store behind its wrapper that fails
 // writes on demand, the real mail app (with a stand-in login.exists), an
 // invoker in front of mail that can be "down" and can arm a store failure
 // right after a successful mail.send, a push recorder, and the real Lua rules
@@ -8,9 +8,7 @@ package achievement_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +21,7 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/functions"
 	"github.com/gamemesh/gamemesh/functions/achievement"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/luavm"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -67,65 +66,6 @@ func startRules(t *testing.T) poolRules {
 		t.Fatal(err)
 	}
 	return poolRules{pool}
-}
-
-type memEntry struct {
-	val  []byte
-	etag string
-}
-
-// memStore is a Store in a map: create-only on empty ETag, compare-and-set otherwise.
-type memStore struct {
-	mu   sync.Mutex
-	data map[string]memEntry
-	seq  int64
-}
-
-func (s *memStore) Get(ctx context.Context, key string) (gamemesh.Item, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.data[key]
-	if !ok {
-		return gamemesh.Item{}, gamemesh.Errorf(gamemesh.CodeNotFound, "no key %s", key)
-	}
-	return gamemesh.Item{Value: append([]byte(nil), e.val...), ETag: e.etag}, nil
-}
-
-func (s *memStore) Set(ctx context.Context, key string, value []byte, opts gamemesh.SetOptions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.data[key]
-	switch {
-	case opts.Unconditional:
-	case opts.ETag == "" && ok:
-		return gamemesh.Errorf(gamemesh.CodeConflict, "key %s exists", key)
-	case opts.ETag != "" && (!ok || e.etag != opts.ETag):
-		return gamemesh.Errorf(gamemesh.CodeConflict, "etag mismatch on %s", key)
-	}
-	s.seq++
-	s.data[key] = memEntry{val: append([]byte(nil), value...), etag: strconv.FormatInt(s.seq, 10)}
-	return nil
-}
-
-func (s *memStore) Delete(ctx context.Context, key string, etag string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.data, key)
-	return nil
-}
-
-// faultyStore fails the next failWrites writes with UNAVAILABLE.
-type faultyStore struct {
-	gamemesh.Store
-	failWrites atomic.Int32
-}
-
-func (f *faultyStore) Set(ctx context.Context, key string, value []byte, opts gamemesh.SetOptions) error {
-	if f.failWrites.Add(-1) >= 0 {
-		return gamemesh.Errorf(gamemesh.CodeUnavailable, "store write failed (test)")
-	}
-	f.failWrites.Store(0)
-	return f.Store.Set(ctx, key, value, opts)
 }
 
 // mailGate sits between the achievement app and mail: it counts sends,
@@ -184,18 +124,12 @@ type offSwitch struct{ off atomic.Bool }
 
 func (o *offSwitch) Enabled(app string) bool { return !(app == achievement.AppName && o.off.Load()) }
 
-type regInvoker struct{ reg *functions.Registry }
-
-func (i regInvoker) Invoke(ctx context.Context, req gamemesh.Request) ([]byte, error) {
-	return i.reg.Call(ctx, req)
-}
-
 // env is the achievement app with mail, on either the map store or the embedded adapters.
 type env struct {
 	reg    *functions.Registry
 	inv    gamemesh.Invoker
-	mem    *memStore // nil on embedded
-	faulty *faultyStore
+	mem    *functionstest.MemStore // nil on embedded
+	faulty *functionstest.FaultyStore
 	gate   *mailGate
 	pushes *pushRecorder
 	off    *offSwitch
@@ -205,9 +139,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	mem := &memStore{data: map[string]memEntry{}}
+	mem := functionstest.NewMemStore(nil)
 	e := &env{reg: functions.NewRegistry(), mem: mem}
-	e.inv = regInvoker{e.reg}
+	e.inv = functionstest.Invoker{Registry: e.reg}
 	e.start(t, mem, nopPublisher{})
 	return e
 }
@@ -227,7 +161,7 @@ func newEmbeddedEnv(t *testing.T) *env {
 
 func (e *env) start(t *testing.T, store gamemesh.Store, pub gamemesh.Publisher) {
 	t.Helper()
-	e.faulty = &faultyStore{Store: store}
+	e.faulty = &functionstest.FaultyStore{Store: store}
 	e.gate = &mailGate{inv: e.inv}
 	e.pushes = &pushRecorder{}
 	e.off = &offSwitch{}
@@ -272,7 +206,7 @@ func (e *env) record(ctx context.Context, ev *gamev1.GameEvent) (*gamev1.RecordE
 func (e *env) list(t *testing.T, p gamemesh.PlayerID) *gamev1.ListAchievementsResponse {
 	t.Helper()
 	out := new(gamev1.ListAchievementsResponse)
-	if err := e.call(testCtx(t), p, achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, out); err != nil {
+	if err := e.call(functionstest.Context(t), p, achievement.AppName, "list", &gamev1.ListAchievementsRequest{}, out); err != nil {
 		t.Fatalf("list: %v", err)
 	}
 	return out
@@ -282,54 +216,14 @@ func (e *env) list(t *testing.T, p gamemesh.PlayerID) *gamev1.ListAchievementsRe
 func (e *env) mails(t *testing.T, p gamemesh.PlayerID) []*gamev1.Mail {
 	t.Helper()
 	out := new(gamev1.ListMailResponse)
-	if err := e.call(testCtx(t), p, "mail", "list", &gamev1.ListMailRequest{PageSize: 50}, out); err != nil {
+	if err := e.call(functionstest.Context(t), p, "mail", "list", &gamev1.ListMailRequest{PageSize: 50}, out); err != nil {
 		t.Fatalf("mail.list: %v", err)
 	}
 	return out.Mails
 }
 
-// snapshot copies the map store (in-test env only).
-func (e *env) snapshot() map[string]string {
-	e.mem.mu.Lock()
-	defer e.mem.mu.Unlock()
-	out := make(map[string]string, len(e.mem.data))
-	for k, v := range e.mem.data {
-		out[k] = string(v.val)
-	}
-	return out
-}
-
 func kill(p gamemesh.PlayerID, id string, n int64) *gamev1.GameEvent {
 	return &gamev1.GameEvent{Id: id, PlayerId: string(p), Kind: "monster_killed", Count: n}
-}
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func wantCode(t *testing.T, err error, want gamemesh.Code) {
-	t.Helper()
-	if got := gamemesh.CodeOf(err); got != want {
-		t.Fatalf("code = %v (err %v), want %v", got, err, want)
-	}
-	var ge *gamemesh.Error
-	if want != gamemesh.CodeOK && (!errors.As(err, &ge) || ge.Message == "") {
-		t.Fatalf("error %v has no client message", err)
-	}
-}
-
-func wantSame(t *testing.T, before, after map[string]string) {
-	t.Helper()
-	if len(before) != len(after) {
-		t.Fatalf("store changed: %d keys before, %d after", len(before), len(after))
-	}
-	for k, v := range before {
-		if after[k] != v {
-			t.Fatalf("store changed at %s", k)
-		}
-	}
 }
 
 // wantReward checks that p has exactly one mail, carrying items.

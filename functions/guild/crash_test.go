@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -20,18 +21,18 @@ func TestCrashBetweenClaimAndCommitRollsForward(t *testing.T) {
 }
 
 func testCrashRollsForward(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, p := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Phoenix", false)
 	other := e.create(t, e.newPlayer(), "Elsewhere", true)
 	e.must(t, e.onGuild(ctx, p, "apply", id))
 
-	e.faulty.crashAfter("guild/member/", 1)
-	wantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
-	if !e.faulty.isCrashed() {
+	e.faulty.CrashAfter("guild/member/", 1)
+	functionstest.WantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
+	if !e.faulty.Crashed() {
 		t.Fatal("the crash plan never fired")
 	}
-	e.faulty.heal()
+	e.faulty.Heal()
 	if c := e.claimOf(t, p); c == nil || c.Guild != id {
 		t.Fatalf("claim after the crash = %+v", c)
 	}
@@ -51,15 +52,15 @@ func testCrashRollsForward(t *testing.T, e *env) {
 // write drops it: the claim is then stale and the player free.
 func TestCrashBetweenClaimAndCommitReleasesAfterTTL(t *testing.T) {
 	e := newEnv(t, guild.Config{ReserveTTL: guild.DefaultReserveTTL})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, p, q := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Phoenix", false)
 	other := e.create(t, e.newPlayer(), "Elsewhere", true)
 	e.must(t, e.onGuild(ctx, p, "apply", id))
 	e.must(t, e.onGuild(ctx, q, "apply", id))
-	e.faulty.crashAfter("guild/member/", 1)
-	wantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
-	e.faulty.heal()
+	e.faulty.CrashAfter("guild/member/", 1)
+	functionstest.WantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
+	e.faulty.Heal()
 
 	e.clk.Advance(guild.DefaultReserveTTL)
 	e.must(t, e.target(ctx, lead, "approve", id, q)) // this write drops p's stale reservation
@@ -78,16 +79,16 @@ func TestCrashBetweenClaimAndCommitReleasesAfterTTL(t *testing.T) {
 // ReserveTTL.
 func TestCrashBetweenReserveAndClaim(t *testing.T) {
 	e := newEnv(t, guild.Config{MemberCap: 3})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, p, q := e.newPlayer(), e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Narrow", false)
 	other := e.create(t, e.newPlayer(), "Wide", true)
 	e.join(t, id, lead, a)
 	e.must(t, e.onGuild(ctx, p, "apply", id))
 	e.must(t, e.onGuild(ctx, q, "apply", id))
-	e.faulty.crashAfter("guild/g/", 1)
-	wantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
-	e.faulty.heal()
+	e.faulty.CrashAfter("guild/g/", 1)
+	functionstest.WantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
+	e.faulty.Heal()
 	if e.claimOf(t, p) != nil {
 		t.Fatal("a claim was written after the crash")
 	}
@@ -109,14 +110,14 @@ func TestCrashInCreateThenOthersMoveOn(t *testing.T) {
 }
 
 func testCrashInCreate(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	p, rival := e.newPlayer(), e.newPlayer()
 	other := e.create(t, e.newPlayer(), "Refuge", true)
 	create := &gamev1.CreateGuildRequest{Name: "Half Made"}
 	var out gamev1.GuildResponse
-	e.faulty.crashAfter("guild/name/", 1)
-	wantCode(t, e.call(ctx, p, "create-crash-1", "create", create, &out), gamemesh.CodeUnavailable)
-	e.faulty.heal()
+	e.faulty.CrashAfter("guild/name/", 1)
+	functionstest.WantCode(t, e.call(ctx, p, "create-crash-1", "create", create, &out), gamemesh.CodeUnavailable)
+	e.faulty.Heal()
 
 	wantErr(t, e.onGuild(ctx, p, "apply", other), gamemesh.CodeConflict, "player is creating a guild, retry")
 	_, err := e.do(ctx, rival, "create", &gamev1.CreateGuildRequest{Name: "HALF MADE"})
@@ -140,13 +141,13 @@ func testCrashInCreate(t *testing.T, e *env) {
 // completes the creation.
 func TestCrashInCreateThenRetryCompletes(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	p := e.newPlayer()
 	create := &gamev1.CreateGuildRequest{Name: "Second Try"}
 	var out gamev1.GuildResponse
-	e.faulty.crashAfter("guild/member/", 1) // after the claim: the name write fails
-	wantCode(t, e.call(ctx, p, "create-retry-1", "create", create, &out), gamemesh.CodeUnavailable)
-	e.faulty.heal()
+	e.faulty.CrashAfter("guild/member/", 1) // after the claim: the name write fails
+	functionstest.WantCode(t, e.call(ctx, p, "create-retry-1", "create", create, &out), gamemesh.CodeUnavailable)
+	e.faulty.Heal()
 	e.clk.Advance(guild.DefaultPendingGrace / 2)
 	e.must(t, e.call(ctx, p, "create-retry-1", "create", create, &out))
 	if out.Guild.Name != "Second Try" || out.Guild.LeaderId != string(p) {
@@ -159,14 +160,14 @@ func TestCrashInCreateThenRetryCompletes(t *testing.T) {
 // stale claim does not keep the player from joining elsewhere.
 func TestCrashAfterLeaveBeforeRelease(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, p := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Exit", true)
 	other := e.create(t, e.newPlayer(), "Entry", true)
 	e.must(t, e.onGuild(ctx, p, "apply", id))
-	e.faulty.crashAfter("guild/g/", 1)
+	e.faulty.CrashAfter("guild/g/", 1)
 	e.must(t, e.onGuild(ctx, p, "leave", id)) // the release is best effort
-	e.faulty.heal()
+	e.faulty.Heal()
 	if c := e.claimOf(t, p); c == nil || c.Guild != id {
 		t.Fatalf("claim = %+v, want the stale one", c)
 	}
@@ -180,16 +181,16 @@ func TestCrashAfterLeaveBeforeRelease(t *testing.T) {
 // released: settle frees every former member and the name is reusable.
 func TestCrashDuringDisband(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead := e.newPlayer()
 	id := e.create(t, lead, "Ashes", true)
 	ps := e.newPlayers(5)
 	for _, p := range ps {
 		e.must(t, e.onGuild(ctx, p, "apply", id))
 	}
-	e.faulty.crashAfter("guild/g/", 1)
-	wantCode(t, e.onGuild(ctx, lead, "disband", id), gamemesh.CodeOK)
-	e.faulty.heal()
+	e.faulty.CrashAfter("guild/g/", 1)
+	functionstest.WantCode(t, e.onGuild(ctx, lead, "disband", id), gamemesh.CodeOK)
+	e.faulty.Heal()
 	all := append([]gamemesh.PlayerID{lead}, ps...)
 	stale := 0
 	for _, p := range all {

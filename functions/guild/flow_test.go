@@ -8,6 +8,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -19,7 +20,7 @@ var _ guild.Pusher = directory.Pusher{}
 
 func TestCreateAndInfo(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, other := e.newPlayer(), e.newPlayer()
 	out, err := e.do(ctx, lead, "create", &gamev1.CreateGuildRequest{Name: "Dragons", Notice: "hi"})
 	if err != nil {
@@ -48,7 +49,7 @@ func TestCreateAndInfo(t *testing.T) {
 
 func TestCreateRetryAnswersTheSameGuild(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead := e.newPlayer()
 	var first, again gamev1.GuildResponse
 	e.must(t, e.call(ctx, lead, "create-req-1", "create", &gamev1.CreateGuildRequest{Name: "Owls"}, &first))
@@ -60,7 +61,7 @@ func TestCreateRetryAnswersTheSameGuild(t *testing.T) {
 
 func TestApplyApproveReject(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, b := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Wolves", false)
 	e.must(t, e.onGuild(ctx, a, "apply", id))
@@ -95,7 +96,7 @@ func TestApplyApproveReject(t *testing.T) {
 
 func TestInviteAccept(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, stranger := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Foxes", false)
 	err := e.onGuild(ctx, a, "accept", id)
@@ -113,7 +114,7 @@ func TestInviteAccept(t *testing.T) {
 	err = e.target(ctx, lead, "invite", id, "pnosuchplayer")
 	wantErr(t, err, gamemesh.CodeNotFound, "no such player")
 	err = e.target(ctx, lead, "invite", id, lead)
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	// A player in another guild cannot be invited.
 	other := e.create(t, stranger, "Bears", false)
 	err = e.target(ctx, lead, "invite", id, stranger)
@@ -123,7 +124,7 @@ func TestInviteAccept(t *testing.T) {
 
 func TestOpenGuildJoinsOnApply(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Open Door", true)
 	out, err := e.do(ctx, a, "apply", &gamev1.GuildRequest{GuildId: id})
@@ -143,7 +144,7 @@ func TestOpenGuildJoinsOnApply(t *testing.T) {
 
 func TestRolesAndTransfer(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, b := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Ravens", false)
 	e.join(t, id, lead, a)
@@ -170,7 +171,7 @@ func TestRolesAndTransfer(t *testing.T) {
 	e.must(t, e.target(ctx, b, "demote", id, lead))
 	e.must(t, e.target(ctx, b, "demote", id, lead)) // already a member
 	err = e.target(ctx, b, "demote", id, b)
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	e.must(t, e.onGuild(ctx, lead, "leave", id))
 	e.checkInvariants(t, []string{id}, nil)
 	if e.claimOf(t, lead) != nil || e.claimOf(t, c) != nil {
@@ -180,7 +181,7 @@ func TestRolesAndTransfer(t *testing.T) {
 
 func TestNoticeAndMembersPaging(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead := e.newPlayer()
 	id := e.create(t, lead, "Pages", true)
 	want := map[string]bool{string(lead): true}
@@ -212,8 +213,8 @@ func TestNoticeAndMembersPaging(t *testing.T) {
 		}
 	}
 	out := new(gamev1.ListGuildMembersResponse)
-	wantCode(t, e.call(ctx, lead, "", "members", &gamev1.ListGuildMembersRequest{PageToken: "Not A Token"}, out), gamemesh.CodeBadRequest)
-	wantCode(t, e.call(ctx, lead, "", "members", &gamev1.ListGuildMembersRequest{PageSize: guild.MaxPageSize + 1}, out), gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, e.call(ctx, lead, "", "members", &gamev1.ListGuildMembersRequest{PageToken: "Not A Token"}, out), gamemesh.CodeBadRequest)
+	functionstest.WantCode(t, e.call(ctx, lead, "", "members", &gamev1.ListGuildMembersRequest{PageSize: guild.MaxPageSize + 1}, out), gamemesh.CodeInvalidArgument)
 	e.must(t, e.call(ctx, lead, "", "members", &gamev1.ListGuildMembersRequest{}, out)) // own guild, default size
 	if len(out.Members) != guild.DefaultPageSize {
 		t.Fatalf("default page holds %d", len(out.Members))
@@ -227,7 +228,7 @@ func TestNoticeAndMembersPaging(t *testing.T) {
 
 func TestDisband(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, b := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Short Lived", false)
 	e.join(t, id, lead, a)
@@ -260,7 +261,7 @@ func TestDisband(t *testing.T) {
 
 func TestRetriesOfLeaveKickTransfer(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, b, c := e.newPlayer(), e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Retries", true)
 	for _, p := range []gamemesh.PlayerID{a, b, c} {
@@ -280,13 +281,13 @@ func TestRetriesOfLeaveKickTransfer(t *testing.T) {
 	tr := &gamev1.GuildTargetRequest{GuildId: id, PlayerId: string(c)}
 	e.must(t, e.call(ctx, lead, "transfer-1", "transfer", tr, &out))
 	e.must(t, e.call(ctx, lead, "transfer-1", "transfer", tr, &out))
-	wantCode(t, e.call(ctx, lead, "transfer-2", "transfer", tr, &out), gamemesh.CodePermissionDenied)
+	functionstest.WantCode(t, e.call(ctx, lead, "transfer-2", "transfer", tr, &out), gamemesh.CodePermissionDenied)
 	e.checkInvariants(t, []string{id}, nil)
 }
 
 func TestApplicationsAndInvitationsExpire(t *testing.T) {
 	e := newEnv(t, guild.Config{ApplicationTTL: time.Hour})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, a, b := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Patience", false)
 	e.must(t, e.onGuild(ctx, a, "apply", id))

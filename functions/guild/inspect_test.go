@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 )
 
 type storedMember struct {
@@ -35,7 +36,7 @@ type storedClaim struct {
 // guildRec reads guild/g/<id>; nil when missing.
 func (e *env) guildRec(t *testing.T, id string) *storedGuild {
 	t.Helper()
-	it, err := e.store.Get(testCtx(t), "guild/g/"+id)
+	it, err := e.store.Get(functionstest.Context(t), "guild/g/"+id)
 	if errors.Is(err, gamemesh.ErrNotFound) {
 		return nil
 	}
@@ -52,7 +53,7 @@ func (e *env) guildRec(t *testing.T, id string) *storedGuild {
 // claimOf reads guild/member/<p>; nil when missing.
 func (e *env) claimOf(t *testing.T, p gamemesh.PlayerID) *storedClaim {
 	t.Helper()
-	it, err := e.store.Get(testCtx(t), "guild/member/"+string(p))
+	it, err := e.store.Get(functionstest.Context(t), "guild/member/"+string(p))
 	if errors.Is(err, gamemesh.ErrNotFound) {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -57,7 +58,7 @@ func (o *outcomes) only(t *testing.T, allowed ...gamemesh.Code) {
 // cap 50 that already has 2 members: exactly 48 succeed, the others are
 // LIMIT_REACHED, and the guild ends with exactly 50 members.
 func testCapRace(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, officer := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Capped", false)
 	e.join(t, id, lead, officer)
@@ -108,7 +109,7 @@ func testCapRace(t *testing.T, e *env) {
 // approvals fail with CONFLICT "player is already in a guild", and those
 // guilds keep neither a member, a reservation nor an application for it.
 func testTwentyGuilds(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	const nGuilds, nPlayers = 20, 3
 	leaders := e.newPlayers(nGuilds)
 	ids := make([]string, nGuilds)
@@ -171,7 +172,7 @@ func testTwentyGuilds(t *testing.T, e *env) {
 // only in case and width; exactly one wins each round, and the loser's claim
 // is released.
 func testNameRace(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	for round := range 10 {
 		a, b := e.newPlayer(), e.newPlayer()
 		names := []string{fmt.Sprintf("Knights %d", round), fmt.Sprintf("ＫＮＩＧＨＴＳ %c", '０'+rune(round))}
@@ -206,7 +207,7 @@ func testNameRace(t *testing.T, e *env) {
 // record written has exactly one leader, and exactly one transfer by the
 // original leader succeeds.
 func testLeaderRace(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead := e.newPlayer()
 	id := e.create(t, lead, "Crowns", true)
 	officers, members := e.newPlayers(5), e.newPlayers(5)
@@ -249,7 +250,7 @@ func testLeaderRace(t *testing.T, e *env) {
 // one, no membership key points at it (after settle), and every player can
 // join another guild.
 func testDisbandRace(t *testing.T, e *env) {
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, officer := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Doomed", false)
 	e.join(t, id, lead, officer)
@@ -321,7 +322,7 @@ func TestDisbandRace(t *testing.T)  { testDisbandRace(t, newEnv(t, guild.Config{
 // player is added once and told once.
 func TestConcurrentApprovalsOfOnePlayer(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, officer, p := e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Twice", false)
 	e.join(t, id, lead, officer)

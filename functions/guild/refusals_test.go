@@ -7,13 +7,14 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/guild"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 func TestNameRules(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	p := e.newPlayer()
 	bad := []struct{ name, in string }{
 		{"empty", ""},
@@ -37,24 +38,24 @@ func TestNameRules(t *testing.T) {
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.mem.snapshot()
+			before := e.mem.Snapshot()
 			_, err := e.do(ctx, p, "create", &gamev1.CreateGuildRequest{Name: c.in})
-			wantCode(t, err, gamemesh.CodeInvalidArgument)
-			wantSame(t, before, e.mem.snapshot())
+			functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
 	// Invalid UTF-8 cannot even be decoded: BAD_REQUEST.
 	body := protowire.AppendTag(nil, 1, protowire.BytesType)
 	body = protowire.AppendString(body, "ab\xffcd")
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err := e.reg.Call(ctx, gamemesh.Request{App: guild.AppName, Method: "create", Player: p, ID: "x1", Body: body})
-	wantCode(t, err, gamemesh.CodeBadRequest)
+	functionstest.WantCode(t, err, gamemesh.CodeBadRequest)
 	// Notices are capped and checked too.
 	_, err = e.do(ctx, p, "create", &gamev1.CreateGuildRequest{Name: "Fine", Notice: strings.Repeat("n", guild.MaxNoticeLen+1)})
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	_, err = e.do(ctx, p, "create", &gamev1.CreateGuildRequest{Name: "Fine", Notice: "a\x00b"})
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 
 	// The limits themselves are accepted.
 	for _, name := range []string{strings.Repeat("n", guild.MaxNameLen), "龍虎", "ＡＢ", "a b", "Ünïcödé"} {
@@ -66,14 +67,14 @@ func TestNameRules(t *testing.T) {
 
 func TestNamesAreUniqueIgnoringCaseAndWidth(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	e.create(t, e.newPlayer(), "Dragons", false)
 	for _, name := range []string{"Dragons", "DRAGONS", "dragons", "ＤＲＡＧＯＮＳ", "ｄｒａｇｏｎｓ"} {
 		p := e.newPlayer()
-		before := e.mem.snapshot()
+		before := e.mem.Snapshot()
 		_, err := e.do(ctx, p, "create", &gamev1.CreateGuildRequest{Name: name})
 		wantErr(t, err, gamemesh.CodeConflict, "guild name is taken")
-		wantSame(t, before, e.mem.snapshot()) // the loser's claim was released
+		functionstest.WantSame(t, before, e.mem.Snapshot()) // the loser's claim was released
 	}
 	e.create(t, e.newPlayer(), "Dragon", false) // a different name
 }
@@ -82,7 +83,7 @@ func TestNamesAreUniqueIgnoringCaseAndWidth(t *testing.T) {
 // with PERMISSION_DENIED and changes nothing.
 func TestPermissions(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, off1, off2, mem1, mem2, applicant := e.newPlayer(), e.newPlayer(), e.newPlayer(), e.newPlayer(), e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Ranks", false)
 	for _, p := range []gamemesh.PlayerID{off1, off2, mem1, mem2} {
@@ -133,7 +134,7 @@ func TestPermissions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.mem.snapshot()
+			before := e.mem.Snapshot()
 			var err error
 			if c.target == "" {
 				err = e.onGuild(ctx, c.actor, c.method, id)
@@ -141,7 +142,7 @@ func TestPermissions(t *testing.T) {
 				err = e.target(ctx, c.actor, c.method, id, c.target)
 			}
 			wantErr(t, err, gamemesh.CodePermissionDenied, c.msg)
-			wantSame(t, before, e.mem.snapshot())
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
 	for _, c := range []struct {
@@ -149,15 +150,15 @@ func TestPermissions(t *testing.T) {
 		in   *gamev1.GuildNoticeRequest
 		p    gamemesh.PlayerID
 	}{{"member sets notice", &gamev1.GuildNoticeRequest{GuildId: id, Notice: "x"}, mem1}, {"outsider sets notice", &gamev1.GuildNoticeRequest{GuildId: id, Notice: "x"}, outsider}} {
-		before := e.mem.snapshot()
+		before := e.mem.Snapshot()
 		_, err := e.do(ctx, c.p, "notice", c.in)
-		wantCode(t, err, gamemesh.CodePermissionDenied)
-		wantSame(t, before, e.mem.snapshot())
+		functionstest.WantCode(t, err, gamemesh.CodePermissionDenied)
+		functionstest.WantSame(t, before, e.mem.Snapshot())
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err := e.do(ctx, off1, "setOpen", &gamev1.GuildOpenRequest{GuildId: id, Open: true})
 	wantErr(t, err, gamemesh.CodePermissionDenied, "only the leader may open or close the guild")
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	e.checkInvariants(t, []string{id}, nil)
 }
 
@@ -165,10 +166,10 @@ func TestPermissions(t *testing.T) {
 // calling player methods, players calling service methods.
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, p := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Checks", false)
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	cases := []struct {
 		name   string
 		actor  gamemesh.PlayerID
@@ -196,37 +197,37 @@ func TestBadRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := e.do(ctx, c.actor, c.method, c.in)
-			wantCode(t, err, c.code)
-			wantSame(t, before, e.mem.snapshot())
+			functionstest.WantCode(t, err, c.code)
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
 	_, err := e.do(ctx, p, "info", &gamev1.GuildRequest{GuildId: "gnosuchguild"})
 	wantErr(t, err, gamemesh.CodeNotFound, "no such guild")
 	out := new(gamev1.SettleGuildResponse)
-	wantCode(t, e.call(ctx, "", "", "settle", &gamev1.SettleGuildRequest{PlayerId: "Bad"}, out), gamemesh.CodeInvalidArgument)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, e.call(ctx, "", "", "settle", &gamev1.SettleGuildRequest{PlayerId: "Bad"}, out), gamemesh.CodeInvalidArgument)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 }
 
 func TestStoreDownChangesNothing(t *testing.T) {
 	e := newEnv(t, guild.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead, p := e.newPlayer(), e.newPlayer()
 	id := e.create(t, lead, "Outage", false)
 	e.must(t, e.onGuild(ctx, p, "apply", id))
-	before := e.mem.snapshot()
-	e.faulty.down.Store(true)
-	wantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
+	before := e.mem.Snapshot()
+	e.faulty.SetDown(true)
+	functionstest.WantCode(t, e.target(ctx, lead, "approve", id, p), gamemesh.CodeUnavailable)
 	_, err := e.do(ctx, e.newPlayer(), "create", &gamev1.CreateGuildRequest{Name: "Later"})
-	wantCode(t, err, gamemesh.CodeUnavailable)
-	wantCode(t, e.onGuild(ctx, lead, "info", ""), gamemesh.CodeUnavailable)
-	e.faulty.down.Store(false)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, e.onGuild(ctx, lead, "info", ""), gamemesh.CodeUnavailable)
+	e.faulty.SetDown(false)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	e.must(t, e.target(ctx, lead, "approve", id, p))
 }
 
 func TestLimits(t *testing.T) {
 	e := newEnv(t, guild.Config{MemberCap: 3, MaxApplications: 2, MaxInvites: 1})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	lead := e.newPlayer()
 	id := e.create(t, lead, "Tiny", false)
 	ps := e.newPlayers(5)
@@ -237,9 +238,9 @@ func TestLimits(t *testing.T) {
 	wantErr(t, e.target(ctx, lead, "invite", id, ps[4]), gamemesh.CodeLimitReached, "too many pending invitations from this guild")
 	e.must(t, e.target(ctx, lead, "approve", id, ps[0]))
 	e.must(t, e.onGuild(ctx, ps[3], "accept", id))
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	wantErr(t, e.target(ctx, lead, "approve", id, ps[1]), gamemesh.CodeLimitReached, "guild is full")
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	wantErr(t, e.onGuild(ctx, ps[2], "apply", id), gamemesh.CodeLimitReached, "guild is full")
 	e.checkInvariants(t, []string{id}, nil)
 }

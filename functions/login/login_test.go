@@ -11,6 +11,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/login"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/ticket"
@@ -18,18 +19,21 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// testSecret signs login tickets in these tests only.
+var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
+
 type env struct {
 	reg   *functions.Registry
-	mem   *memStore
-	store *faultyStore
-	clk   *clock
+	mem   *functionstest.MemStore
+	store *functionstest.FaultyStore
+	clk   *functionstest.Clock
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := newClock()
-	mem := newMemStore(clk.Now)
-	store := &faultyStore{Store: mem}
+	clk := functionstest.NewClock()
+	mem := functionstest.NewMemStore(clk.Now)
+	store := &functionstest.FaultyStore{Store: mem}
 	app, err := login.New(login.Config{Secret: testSecret, TicketTTL: time.Minute}, login.Deps{Store: store, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +45,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) guest(ctx context.Context, device string) (*gamev1.GuestLoginResponse, error) {
 	out := new(gamev1.GuestLoginResponse)
-	err := callAs(ctx, e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: device}, out)
+	err := functionstest.CallAs(ctx, e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: device}, out)
 	return out, err
 }
 
@@ -50,17 +54,17 @@ func (e *env) ban(ctx context.Context, player string, reason string, until time.
 	if !until.IsZero() {
 		ms = until.UnixMilli()
 	}
-	return callAs(ctx, e.reg, "", "", "login", "ban", &gamev1.BanRequest{PlayerId: player, Reason: reason, UntilMs: ms}, &gamev1.BanResponse{})
+	return functionstest.CallAs(ctx, e.reg, "", "", "login", "ban", &gamev1.BanRequest{PlayerId: player, Reason: reason, UntilMs: ms}, &gamev1.BanResponse{})
 }
 
 func (e *env) exists(ctx context.Context, player string) (bool, error) {
 	out := new(gamev1.PlayerExistsResponse)
-	err := callAs(ctx, e.reg, "", "", "login", "exists", &gamev1.PlayerExistsRequest{PlayerId: player}, out)
+	err := functionstest.CallAs(ctx, e.reg, "", "", "login", "exists", &gamev1.PlayerExistsRequest{PlayerId: player}, out)
 	return out.GetExists(), err
 }
 
 func TestNewRefusesShortSecret(t *testing.T) {
-	if _, err := login.New(login.Config{Secret: []byte("short")}, login.Deps{Store: newMemStore(time.Now)}); err == nil {
+	if _, err := login.New(login.Config{Secret: []byte("short")}, login.Deps{Store: functionstest.NewMemStore(time.Now)}); err == nil {
 		t.Fatal("New accepted a 5-byte secret")
 	}
 	if _, err := login.New(login.Config{Secret: testSecret}, login.Deps{}); err == nil {
@@ -70,7 +74,7 @@ func TestNewRefusesShortSecret(t *testing.T) {
 
 func TestGuestConcurrentFirstLoginsMakeOnePlayer(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	const n = 32
 	resps := make([]*gamev1.GuestLoginResponse, n)
 	errs := make([]error, n)
@@ -123,7 +127,7 @@ func TestGuestConcurrentFirstLoginsMakeOnePlayer(t *testing.T) {
 
 func TestGuestRefusesBadDeviceIDs(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	for name, dev := range map[string]string{
 		"empty":     "",
 		"too short": "1234567",
@@ -134,23 +138,23 @@ func TestGuestRefusesBadDeviceIDs(t *testing.T) {
 		"non-ascii": "devicé-0001",
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := e.mem.snapshot()
+			before := e.mem.Snapshot()
 			_, err := e.guest(ctx, dev)
-			wantCode(t, err, gamemesh.CodeInvalidArgument)
-			wantSame(t, before, e.mem.snapshot())
+			functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
 	if _, err := e.guest(ctx, strings.Repeat("a", 128)); err != nil {
 		t.Fatalf("128-character device id refused: %v", err)
 	}
 	// The body limit is applied before the handler runs.
-	err := callAs(ctx, e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: strings.Repeat("a", 600)}, &gamev1.GuestLoginResponse{})
-	wantCode(t, err, gamemesh.CodeBodyTooLarge)
+	err := functionstest.CallAs(ctx, e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: strings.Repeat("a", 600)}, &gamev1.GuestLoginResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeBodyTooLarge)
 }
 
 func TestBans(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	acct, err := e.guest(ctx, "banned-device")
 	if err != nil {
 		t.Fatal(err)
@@ -159,13 +163,13 @@ func TestBans(t *testing.T) {
 	if err := e.ban(ctx, acct.PlayerId, "cheating", until); err != nil {
 		t.Fatal(err)
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err = e.guest(ctx, "banned-device")
-	wantCode(t, err, gamemesh.CodeBanned)
+	functionstest.WantCode(t, err, gamemesh.CodeBanned)
 	if msg := gamemesh.MessageOf(err); !strings.Contains(msg, "cheating") || !strings.Contains(msg, until.UTC().Format(time.RFC3339)) {
 		t.Fatalf("ban message %q lacks reason or until", msg)
 	}
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 
 	// The ban lapses by itself.
 	e.clk.Advance(time.Hour + time.Second)
@@ -178,63 +182,63 @@ func TestBans(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.guest(ctx, "banned-device")
-	wantCode(t, err, gamemesh.CodeBanned)
-	if err := callAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{}); err != nil {
+	functionstest.WantCode(t, err, gamemesh.CodeBanned)
+	if err := functionstest.CallAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.guest(ctx, "banned-device"); err != nil {
 		t.Fatalf("unbanned account refused: %v", err)
 	}
 	// Unban twice is fine.
-	if err := callAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{}); err != nil {
+	if err := functionstest.CallAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestBanBadInput(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	acct, err := e.guest(ctx, "some-device")
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := e.mem.snapshot()
-	wantCode(t, e.ban(ctx, "pnosuchplayer00000000", "x", time.Time{}), gamemesh.CodeNotFound)
-	wantCode(t, callAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: "pnosuchplayer00000000"}, &gamev1.BanResponse{}), gamemesh.CodeNotFound)
-	wantCode(t, e.ban(ctx, "Bad Id!", "x", time.Time{}), gamemesh.CodeInvalidArgument)
-	wantCode(t, e.ban(ctx, acct.PlayerId, "bad\x1breason", time.Time{}), gamemesh.CodeInvalidArgument)
-	wantCode(t, e.ban(ctx, acct.PlayerId, strings.Repeat("r", 257), time.Time{}), gamemesh.CodeInvalidArgument)
-	err = callAs(ctx, e.reg, "", "", "login", "ban", &gamev1.BanRequest{PlayerId: acct.PlayerId, UntilMs: -1}, &gamev1.BanResponse{})
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	before := e.mem.Snapshot()
+	functionstest.WantCode(t, e.ban(ctx, "pnosuchplayer00000000", "x", time.Time{}), gamemesh.CodeNotFound)
+	functionstest.WantCode(t, functionstest.CallAs(ctx, e.reg, "", "", "login", "unban", &gamev1.UnbanRequest{PlayerId: "pnosuchplayer00000000"}, &gamev1.BanResponse{}), gamemesh.CodeNotFound)
+	functionstest.WantCode(t, e.ban(ctx, "Bad Id!", "x", time.Time{}), gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, e.ban(ctx, acct.PlayerId, "bad\x1breason", time.Time{}), gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, e.ban(ctx, acct.PlayerId, strings.Repeat("r", 257), time.Time{}), gamemesh.CodeInvalidArgument)
+	err = functionstest.CallAs(ctx, e.reg, "", "", "login", "ban", &gamev1.BanRequest{PlayerId: acct.PlayerId, UntilMs: -1}, &gamev1.BanResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	// Players cannot reach service methods.
-	err = callAs(ctx, e.reg, gamemesh.PlayerID(acct.PlayerId), "", "login", "ban", &gamev1.BanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{})
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
-	wantSame(t, before, e.mem.snapshot())
+	err = functionstest.CallAs(ctx, e.reg, gamemesh.PlayerID(acct.PlayerId), "", "login", "ban", &gamev1.BanRequest{PlayerId: acct.PlayerId}, &gamev1.BanResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 
 	if ok, err := e.exists(ctx, "pnosuchplayer00000000"); err != nil || ok {
 		t.Fatalf("exists(unknown) = %v, %v", ok, err)
 	}
 	_, err = e.exists(ctx, "NOT VALID")
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 }
 
 func TestStoreOutageThenRetry(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 
-	e.store.down.Store(true)
+	e.store.SetDown(true)
 	_, err := e.guest(ctx, "outage-device")
-	wantCode(t, err, gamemesh.CodeUnavailable)
-	e.store.down.Store(false)
-	if len(e.mem.snapshot()) != 0 {
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
+	e.store.SetDown(false)
+	if len(e.mem.Snapshot()) != 0 {
 		t.Fatal("a failed login left keys behind")
 	}
 
 	// The device mapping is written but its answer is lost: the retry finds
 	// it and finishes the account, one player in all.
-	e.store.lostAcks.Store(1)
+	e.store.LoseAcks(1)
 	_, err = e.guest(ctx, "outage-device")
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	first, err := e.guest(ctx, "outage-device")
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +247,7 @@ func TestStoreOutageThenRetry(t *testing.T) {
 	if err != nil || second.PlayerId != first.PlayerId {
 		t.Fatalf("retry gave %+v, %v; want player %s", second, err, first.PlayerId)
 	}
-	if n := len(e.mem.snapshot()); n != 2 {
+	if n := len(e.mem.Snapshot()); n != 2 {
 		t.Fatalf("%d keys after logins of one device, want 2 (device, account)", n)
 	}
 	if ok, err := e.exists(ctx, first.PlayerId); err != nil || !ok {
@@ -251,25 +255,25 @@ func TestStoreOutageThenRetry(t *testing.T) {
 	}
 
 	// A ban during an outage fails cleanly and works once the store is back.
-	e.store.down.Store(true)
-	wantCode(t, e.ban(ctx, first.PlayerId, "x", time.Time{}), gamemesh.CodeUnavailable)
-	e.store.down.Store(false)
+	e.store.SetDown(true)
+	functionstest.WantCode(t, e.ban(ctx, first.PlayerId, "x", time.Time{}), gamemesh.CodeUnavailable)
+	e.store.SetDown(false)
 	if err := e.ban(ctx, first.PlayerId, "x", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.guest(ctx, "outage-device")
-	wantCode(t, err, gamemesh.CodeBanned)
+	functionstest.WantCode(t, err, gamemesh.CodeBanned)
 }
 
 // A logged-in player cannot mint tickets over its game connection: guest is
 // reached only as a service call (the gate's rate-limited HTTP endpoint).
 func TestGuestNotCallableByPlayers(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	out, err := e.guest(ctx, "device-0000001")
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = callAs(ctx, e.reg, gamemesh.PlayerID(out.PlayerId), "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: "device-0000002"}, new(gamev1.GuestLoginResponse))
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
+	err = functionstest.CallAs(ctx, e.reg, gamemesh.PlayerID(out.PlayerId), "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: "device-0000002"}, new(gamev1.GuestLoginResponse))
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
 }

@@ -7,13 +7,14 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 func TestClaimOnce(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	id := e.gift(t, bob, "gold", 7)
 	got, err := e.claim(ctx, bob, "", id)
@@ -27,7 +28,7 @@ func TestClaimOnce(t *testing.T) {
 	if len(grants) != 1 || grants[0].Id != got.GrantId || grants[0].PlayerId != string(bob) || grants[0].Source != "mail" || grants[0].Items[0].Count != 7 {
 		t.Fatalf("pending = %v", grants)
 	}
-	evs := e.bus.published()
+	evs := e.bus.Published()
 	if len(evs) != 1 || evs[0].Topic != mail.GrantsTopic || evs[0].ID != got.GrantId {
 		t.Fatalf("events = %+v", evs)
 	}
@@ -39,15 +40,15 @@ func TestClaimOnce(t *testing.T) {
 	if !out.Mails[0].Claimed || !out.Mails[0].Read {
 		t.Fatalf("claimed mail listed as %v", out.Mails[0])
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err = e.claim(ctx, bob, "", id)
-	wantCode(t, err, gamemesh.CodeAlreadyDone)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeAlreadyDone)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 }
 
 func TestClaimConcurrent(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	id := e.gift(t, bob, "gold", 5)
 	const n = 100
@@ -78,59 +79,59 @@ func TestClaimConcurrent(t *testing.T) {
 
 func TestClaimRefusals(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob := e.newPlayer(t), e.newPlayer(t)
 	gift := e.gift(t, alice, "gold", 3)
 	note := e.note(t, alice, "just words")
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 
 	// Someone else's mail is not found (its existence is not revealed).
 	_, err := e.claim(ctx, bob, "", gift)
-	wantCode(t, err, gamemesh.CodeNotFound)
-	err = callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: gift}, &gamev1.ReadMailResponse{})
-	wantCode(t, err, gamemesh.CodeNotFound)
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
+	err = functionstest.CallAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: gift}, &gamev1.ReadMailResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 	_, err = e.claim(ctx, alice, "", "mnosuchmail")
-	wantCode(t, err, gamemesh.CodeNotFound)
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 	_, err = e.claim(ctx, alice, "", "../../etc")
-	wantCode(t, err, gamemesh.CodeNotFound)
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 	_, err = e.claim(ctx, alice, "", note)
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	if gamemesh.MessageOf(err) != "nothing to claim" {
 		t.Fatalf("message %q", gamemesh.MessageOf(err))
 	}
 	// A service call without a player is refused.
 	_, err = e.claim(ctx, "", "", gift)
-	wantCode(t, err, gamemesh.CodeNotLoggedIn)
+	functionstest.WantCode(t, err, gamemesh.CodeNotLoggedIn)
 	// Players cannot reach the grant methods.
-	err = callAs(ctx, e.reg, alice, "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: string(alice)}, &gamev1.AckGrantsResponse{})
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
-	err = callAs(ctx, e.reg, alice, "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{PlayerId: string(alice)}, &gamev1.PendingGrantsResponse{})
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
+	err = functionstest.CallAs(ctx, e.reg, alice, "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: string(alice)}, &gamev1.AckGrantsResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
+	err = functionstest.CallAs(ctx, e.reg, alice, "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{PlayerId: string(alice)}, &gamev1.PendingGrantsResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
 
-	wantSame(t, before, e.mem.snapshot())
-	if len(e.bus.published()) != 0 {
+	functionstest.WantSame(t, before, e.mem.Snapshot())
+	if len(e.bus.Published()) != 0 {
 		t.Fatal("a refused claim published an event")
 	}
 }
 
 func TestClaimStoreOutageThenRetry(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	id := e.gift(t, bob, "gold", 9)
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 
-	e.store.down.Store(true)
+	e.store.SetDown(true)
 	_, err := e.claim(ctx, bob, "claim-req-1", id)
-	wantCode(t, err, gamemesh.CodeUnavailable)
-	e.store.down.Store(false)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
+	e.store.SetDown(false)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 
 	// The write lands but its answer is lost; the same request retried gets
 	// the same success, any other claim gets ALREADY_DONE, one grant in all.
-	e.store.lostAcks.Store(1)
+	e.store.LoseAcks(1)
 	_, err = e.claim(ctx, bob, "claim-req-1", id)
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	got, err := e.claim(ctx, bob, "claim-req-1", id)
 	if err != nil {
 		t.Fatalf("retry of the same claim: %v", err)
@@ -139,7 +140,7 @@ func TestClaimStoreOutageThenRetry(t *testing.T) {
 		t.Fatalf("retry answered %v", got)
 	}
 	_, err = e.claim(ctx, bob, "claim-req-2", id)
-	wantCode(t, err, gamemesh.CodeAlreadyDone)
+	functionstest.WantCode(t, err, gamemesh.CodeAlreadyDone)
 	if g := e.pending(t, bob); len(g) != 1 {
 		t.Fatalf("%d pending grants, want 1", len(g))
 	}
@@ -147,12 +148,12 @@ func TestClaimStoreOutageThenRetry(t *testing.T) {
 
 func TestAckGrants(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	a, _ := e.claim(ctx, bob, "", e.gift(t, bob, "gold", 1))
 	b, _ := e.claim(ctx, bob, "", e.gift(t, bob, "gem", 2))
 	ack := func(ids ...string) error {
-		return callAs(ctx, e.reg, "", "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: string(bob), GrantIds: ids}, &gamev1.AckGrantsResponse{})
+		return functionstest.CallAs(ctx, e.reg, "", "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: string(bob), GrantIds: ids}, &gamev1.AckGrantsResponse{})
 	}
 	if err := ack(a.GrantId, "mail-unknown"); err != nil {
 		t.Fatal(err)
@@ -169,6 +170,6 @@ func TestAckGrants(t *testing.T) {
 	if g := e.pending(t, bob); len(g) != 0 {
 		t.Fatalf("pending after acks = %v", g)
 	}
-	wantCode(t, callAs(ctx, e.reg, "", "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: "Bad Id"}, &gamev1.AckGrantsResponse{}), gamemesh.CodeInvalidArgument)
-	wantCode(t, callAs(ctx, e.reg, "", "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{}, &gamev1.PendingGrantsResponse{}), gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, functionstest.CallAs(ctx, e.reg, "", "", "mail", "ackGrants", &gamev1.AckGrantsRequest{PlayerId: "Bad Id"}, &gamev1.AckGrantsResponse{}), gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, functionstest.CallAs(ctx, e.reg, "", "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{}, &gamev1.PendingGrantsResponse{}), gamemesh.CodeInvalidArgument)
 }

@@ -9,13 +9,14 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 func TestListPages(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	const n = 45
 	sent := make([]string, n)
@@ -62,19 +63,19 @@ func TestListPages(t *testing.T) {
 
 func TestListBadInput(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	e.note(t, bob, "x")
 	for _, tok := range []string{"garbage!", "YDE6MTA", "YzE6LTE", "YzE6MDAx", "YzE6YWJj", string(make([]byte, 100))} {
 		_, err := e.list(ctx, bob, tok, 0)
-		wantCode(t, err, gamemesh.CodeBadRequest)
+		functionstest.WantCode(t, err, gamemesh.CodeBadRequest)
 	}
 	for _, size := range []int32{-1, mail.MaxPageSize + 1} {
 		_, err := e.list(ctx, bob, "", size)
-		wantCode(t, err, gamemesh.CodeInvalidArgument)
+		functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 	}
 	_, err := e.list(ctx, "", "", 0)
-	wantCode(t, err, gamemesh.CodeNotLoggedIn)
+	functionstest.WantCode(t, err, gamemesh.CodeNotLoggedIn)
 	out, err := e.list(ctx, e.newPlayer(t), "", 0)
 	if err != nil || len(out.Mails) != 0 || out.Total != 0 || out.NextPageToken != "" {
 		t.Fatalf("empty box list = %v, %v", out, err)
@@ -83,13 +84,13 @@ func TestListBadInput(t *testing.T) {
 
 func TestReadMarksRead(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	id := e.note(t, bob, "read me")
 	e.note(t, bob, "unread")
 	for range 2 { // reading twice is fine
 		out := new(gamev1.ReadMailResponse)
-		if err := callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: id}, out); err != nil {
+		if err := functionstest.CallAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: id}, out); err != nil {
 			t.Fatal(err)
 		}
 		if out.Mail.Id != id || out.Mail.Subject != "read me" || !out.Mail.Read {
@@ -100,13 +101,13 @@ func TestReadMarksRead(t *testing.T) {
 	if l.Total != 2 || l.Unread != 1 {
 		t.Fatalf("total %d unread %d, want 2 and 1", l.Total, l.Unread)
 	}
-	err := callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: "mnosuchmail"}, &gamev1.ReadMailResponse{})
-	wantCode(t, err, gamemesh.CodeNotFound)
+	err := functionstest.CallAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: "mnosuchmail"}, &gamev1.ReadMailResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 }
 
 func TestExpiredMail(t *testing.T) {
 	e := newEnv(t, mail.Config{DefaultExpiry: time.Hour})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	gift := e.gift(t, bob, "gold", 1)
 	e.clk.Advance(30 * time.Minute)
@@ -117,20 +118,20 @@ func TestExpiredMail(t *testing.T) {
 	if err != nil || len(out.Mails) != 1 || out.Mails[0].Id != fresh || out.Total != 1 || out.Unread != 1 {
 		t.Fatalf("list = %v, %v; want only %s", out, err, fresh)
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err = e.claim(ctx, bob, "", gift)
-	wantCode(t, err, gamemesh.CodeExpired)
-	err = callAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: gift}, &gamev1.ReadMailResponse{})
-	wantCode(t, err, gamemesh.CodeExpired)
-	wantSame(t, before, e.mem.snapshot())
-	if len(e.pending(t, bob)) != 0 || len(e.bus.published()) != 0 {
+	functionstest.WantCode(t, err, gamemesh.CodeExpired)
+	err = functionstest.CallAs(ctx, e.reg, bob, "", "mail", "read", &gamev1.ReadMailRequest{MailId: gift}, &gamev1.ReadMailResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeExpired)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
+	if len(e.pending(t, bob)) != 0 || len(e.bus.Published()) != 0 {
 		t.Fatal("an expired mail was claimed")
 	}
 
 	// The next write to the box drops it for good.
 	e.note(t, bob, "sweep")
 	_, err = e.claim(ctx, bob, "", gift)
-	wantCode(t, err, gamemesh.CodeNotFound)
+	functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 	if got := e.ids(t, bob); len(got) != 2 {
 		t.Fatalf("box = %v, want 2 live mails", got)
 	}
@@ -140,7 +141,7 @@ func TestExpiredMail(t *testing.T) {
 // client's frame limit): it ends early, and the next pages hold the rest.
 func TestListPageBoundedInBytes(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	body := strings.Repeat("x", mail.MaxBodyLen)
 	var items []*gamev1.Item

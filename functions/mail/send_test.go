@@ -10,13 +10,14 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 func TestSendDeliversAndPushes(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob := e.newPlayer(t), e.newPlayer(t)
 	id, err := e.send(ctx, alice, &gamev1.SendMailRequest{To: string(bob), Subject: "hi", Body: "line 1\nline 2", RequestId: "req-00000001"})
 	if err != nil {
@@ -53,19 +54,19 @@ func TestSendDeliversAndPushes(t *testing.T) {
 
 func TestSendToUnknownPlayer(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice := e.newPlayer(t)
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	for _, to := range []string{"pnosuchplayer000000000", "Not A Player", "x"} {
 		_, err := e.send(ctx, alice, &gamev1.SendMailRequest{To: to, Subject: "hi", RequestId: "req-00000001"})
-		wantCode(t, err, gamemesh.CodeNotFound)
+		functionstest.WantCode(t, err, gamemesh.CodeNotFound)
 		if gamemesh.MessageOf(err) != "no such player" {
 			t.Fatalf("message %q", gamemesh.MessageOf(err))
 		}
 	}
 	_, err := e.send(ctx, alice, &gamev1.SendMailRequest{Subject: "hi", RequestId: "req-00000001"})
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	if len(e.pushes.pushes) != 0 {
 		t.Fatal("pushed a mail that was not sent")
 	}
@@ -73,7 +74,7 @@ func TestSendToUnknownPlayer(t *testing.T) {
 
 func TestSendRefusesBadInput(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob := e.newPlayer(t), e.newPlayer(t)
 	e.note(t, bob, "existing") // so that "nothing changed" covers an existing box
 	ok := func() *gamev1.SendMailRequest {
@@ -129,12 +130,12 @@ func TestSendRefusesBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.mem.snapshot()
+			before := e.mem.Snapshot()
 			req := ok()
 			c.mutate(req)
 			_, err := e.send(ctx, c.from, req)
-			wantCode(t, err, c.code)
-			wantSame(t, before, e.mem.snapshot())
+			functionstest.WantCode(t, err, c.code)
+			functionstest.WantSame(t, before, e.mem.Snapshot())
 		})
 	}
 	// The limits themselves are accepted.
@@ -150,7 +151,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 // Invalid UTF-8 in a string field cannot even be decoded: BAD_REQUEST.
 func TestSendRefusesInvalidUTF8(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob := e.newPlayer(t), e.newPlayer(t)
 	var body []byte
 	body = protowire.AppendTag(body, 1, protowire.BytesType)
@@ -159,15 +160,15 @@ func TestSendRefusesInvalidUTF8(t *testing.T) {
 	body = protowire.AppendString(body, "a\xffb")
 	body = protowire.AppendTag(body, 5, protowire.BytesType)
 	body = protowire.AppendString(body, "utf8-request-1")
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err := e.reg.Call(ctx, gamemesh.Request{App: "mail", Method: "send", Player: alice, ID: "x1", Body: body})
-	wantCode(t, err, gamemesh.CodeBadRequest)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeBadRequest)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 }
 
 func TestSendIsIdempotentByRequestID(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob, carol := e.newPlayer(t), e.newPlayer(t), e.newPlayer(t)
 	req := &gamev1.SendMailRequest{To: string(bob), Subject: "once", RequestId: "dup-request-1"}
 
@@ -191,10 +192,10 @@ func TestSendIsIdempotentByRequestID(t *testing.T) {
 		t.Fatalf("%d pushes for one mail", len(e.pushes.pushes))
 	}
 	// The same id for different content is refused, nothing changes.
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err := e.send(ctx, alice, &gamev1.SendMailRequest{To: string(bob), Subject: "different", RequestId: "dup-request-1"})
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	// Another sender may use the same request id.
 	if id, err := e.send(ctx, carol, req); err != nil || id == ids[0] {
 		t.Fatalf("carol's send = %q, %v", id, err)
@@ -206,21 +207,21 @@ func TestSendIsIdempotentByRequestID(t *testing.T) {
 
 func TestSendRetryAfterLostAnswer(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	req := &gamev1.SendMailRequest{To: string(bob), Subject: "gift", RequestId: "lost-answer-1", Attachments: []*gamev1.Item{{Id: "gold", Count: 10}}}
 
-	e.store.down.Store(true)
+	e.store.SetDown(true)
 	_, err := e.send(ctx, "", req)
-	wantCode(t, err, gamemesh.CodeUnavailable)
-	e.store.down.Store(false)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
+	e.store.SetDown(false)
 	if len(e.ids(t, bob)) != 0 {
 		t.Fatal("a failed send delivered a mail")
 	}
 
-	e.store.lostAcks.Store(1) // written, but the answer is lost
+	e.store.LoseAcks(1) // written, but the answer is lost
 	_, err = e.send(ctx, "", req)
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	id, err := e.send(ctx, "", req)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +233,7 @@ func TestSendRetryAfterLostAnswer(t *testing.T) {
 
 func TestMailboxFullRule(t *testing.T) {
 	e := newEnv(t, mail.Config{MailboxCap: 4})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	g1 := e.gift(t, bob, "gold", 1)
 	e.note(t, bob, "n1") // the first to make room
@@ -259,13 +260,13 @@ func TestMailboxFullRule(t *testing.T) {
 	if got, want := e.ids(t, bob), []string{g5, g4, g3, g2}; !equal(got, want) {
 		t.Fatalf("box = %v, want %v", got, want)
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	_, err := e.send(ctx, "", &gamev1.SendMailRequest{To: string(bob), Subject: "no room", RequestId: "no-room-0001"})
-	wantCode(t, err, gamemesh.CodeLimitReached)
+	functionstest.WantCode(t, err, gamemesh.CodeLimitReached)
 	if gamemesh.MessageOf(err) != "mailbox full" {
 		t.Fatalf("message %q", gamemesh.MessageOf(err))
 	}
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 }
 
 func equal(a, b []string) bool {
@@ -284,11 +285,11 @@ func equal(a, b []string) bool {
 // retried send republishes the same id); system mail publishes none.
 func TestSendPublishesGameEvent(t *testing.T) {
 	e := newEnv(t, mail.Config{})
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	alice, bob := e.newPlayer(t), e.newPlayer(t)
 	gameEvents := func() []gamemesh.Event {
 		var out []gamemesh.Event
-		for _, ev := range e.bus.published() {
+		for _, ev := range e.bus.Published() {
 			if ev.Topic == mail.GameEventsTopic {
 				out = append(out, ev)
 			}

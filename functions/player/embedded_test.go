@@ -13,6 +13,7 @@ import (
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
@@ -46,7 +47,7 @@ func TestEmbeddedClaimRace(t *testing.T) {
 	la.Register(reg)
 	ma.Register(reg)
 	pa.Register(reg)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	for _, s := range reg.Subscriptions() {
 		if err := db.Subscribe(ctx, s); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
@@ -18,6 +19,9 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testSecret signs login tickets in these tests only.
+var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
 
 // flakyInvoker fails the next fails[method] calls of a method with UNAVAILABLE.
 type flakyInvoker struct {
@@ -48,11 +52,11 @@ func (f *flakyInvoker) Invoke(ctx context.Context, req gamemesh.Request) ([]byte
 
 type env struct {
 	reg       *functions.Registry
-	mem       *memStore
-	mailStore *faultyStore
-	recStore  *faultyStore
+	mem       *functionstest.MemStore
+	mailStore *functionstest.FaultyStore
+	recStore  *functionstest.FaultyStore
 	inv       *flakyInvoker
-	bus       *bus
+	bus       *functionstest.Bus
 	ndev      int
 }
 
@@ -60,13 +64,13 @@ type env struct {
 // published events reach the player subscription synchronously.
 func newEnv(t *testing.T, cfg player.Config, deliver bool) *env {
 	t.Helper()
-	clk := newClock()
-	mem := newMemStore(clk.Now)
+	clk := functionstest.NewClock()
+	mem := functionstest.NewMemStore(clk.Now)
 	reg := functions.NewRegistry()
-	e := &env{reg: reg, mem: mem, mailStore: &faultyStore{Store: mem}, recStore: &faultyStore{Store: mem},
-		inv: &flakyInvoker{inner: regInvoker{reg}, fails: map[string]int{}}, bus: &bus{}}
+	e := &env{reg: reg, mem: mem, mailStore: &functionstest.FaultyStore{Store: mem}, recStore: &functionstest.FaultyStore{Store: mem},
+		inv: &flakyInvoker{inner: functionstest.Invoker{Registry: reg}, fails: map[string]int{}}, bus: &functionstest.Bus{}}
 	if deliver {
-		e.bus.reg = reg
+		e.bus.Registry = reg
 	}
 	la, err := login.New(login.Config{Secret: testSecret}, login.Deps{Store: mem, Now: clk.Now})
 	if err != nil {
@@ -90,7 +94,7 @@ func (e *env) newPlayer(t *testing.T) gamemesh.PlayerID {
 	t.Helper()
 	e.ndev++
 	out := new(gamev1.GuestLoginResponse)
-	if err := callAs(testCtx(t), e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: fmt.Sprintf("test-device-%04d", e.ndev)}, out); err != nil {
+	if err := functionstest.CallAs(functionstest.Context(t), e.reg, "", "", "login", "guest", &gamev1.GuestLoginRequest{DeviceId: fmt.Sprintf("test-device-%04d", e.ndev)}, out); err != nil {
 		t.Fatal(err)
 	}
 	return gamemesh.PlayerID(out.PlayerId)
@@ -99,14 +103,14 @@ func (e *env) newPlayer(t *testing.T) gamemesh.PlayerID {
 // giftAndClaim sends p a system mail with count of item and claims it.
 func (e *env) giftAndClaim(t *testing.T, p gamemesh.PlayerID, item string, count int64) string {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	sent := new(gamev1.SendMailResponse)
-	if err := callAs(ctx, e.reg, "", "", "mail", "send", &gamev1.SendMailRequest{To: string(p), Subject: "gift", RequestId: gamemesh.NewID(),
+	if err := functionstest.CallAs(ctx, e.reg, "", "", "mail", "send", &gamev1.SendMailRequest{To: string(p), Subject: "gift", RequestId: gamemesh.NewID(),
 		Attachments: []*gamev1.Item{{Id: item, Count: count}}}, sent); err != nil {
 		t.Fatal(err)
 	}
 	claimed := new(gamev1.ClaimMailResponse)
-	if err := callAs(ctx, e.reg, p, "", "mail", "claim", &gamev1.ClaimMailRequest{MailId: sent.MailId}, claimed); err != nil {
+	if err := functionstest.CallAs(ctx, e.reg, p, "", "mail", "claim", &gamev1.ClaimMailRequest{MailId: sent.MailId}, claimed); err != nil {
 		t.Fatal(err)
 	}
 	return claimed.GrantId
@@ -114,20 +118,20 @@ func (e *env) giftAndClaim(t *testing.T, p gamemesh.PlayerID, item string, count
 
 func (e *env) get(ctx context.Context, p gamemesh.PlayerID) (*gamev1.PlayerRecord, error) {
 	out := new(gamev1.GetPlayerResponse)
-	err := callAs(ctx, e.reg, p, "", "player", "get", &gamev1.GetPlayerRequest{}, out)
+	err := functionstest.CallAs(ctx, e.reg, p, "", "player", "get", &gamev1.GetPlayerRequest{}, out)
 	return out.GetPlayer(), err
 }
 
 func (e *env) apply(ctx context.Context, p gamemesh.PlayerID) (*gamev1.ApplyGrantsResponse, error) {
 	out := new(gamev1.ApplyGrantsResponse)
-	err := callAs(ctx, e.reg, "", "", "player", "applyGrants", &gamev1.ApplyGrantsRequest{PlayerId: string(p)}, out)
+	err := functionstest.CallAs(ctx, e.reg, "", "", "player", "applyGrants", &gamev1.ApplyGrantsRequest{PlayerId: string(p)}, out)
 	return out, err
 }
 
 func (e *env) pending(t *testing.T, p gamemesh.PlayerID) []*gamev1.Grant {
 	t.Helper()
 	out := new(gamev1.PendingGrantsResponse)
-	if err := callAs(testCtx(t), e.reg, "", "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{PlayerId: string(p)}, out); err != nil {
+	if err := functionstest.CallAs(functionstest.Context(t), e.reg, "", "", "mail", "pendingGrants", &gamev1.PendingGrantsRequest{PlayerId: string(p)}, out); err != nil {
 		t.Fatal(err)
 	}
 	return out.Grants
@@ -145,7 +149,7 @@ func count(ids []string, id string) int {
 
 func TestGetCreatesRecordOnce(t *testing.T) {
 	e := newEnv(t, player.Config{}, true)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	const n = 10
 	recs := make([]*gamev1.PlayerRecord, n)
@@ -164,17 +168,17 @@ func TestGetCreatesRecordOnce(t *testing.T) {
 		}
 	}
 	_, err := e.get(ctx, "")
-	wantCode(t, err, gamemesh.CodeNotLoggedIn)
+	functionstest.WantCode(t, err, gamemesh.CodeNotLoggedIn)
 	// applyGrants is for services only.
-	err = callAs(ctx, e.reg, bob, "", "player", "applyGrants", &gamev1.ApplyGrantsRequest{PlayerId: string(bob)}, &gamev1.ApplyGrantsResponse{})
-	wantCode(t, err, gamemesh.CodeUnknownRoute)
+	err = functionstest.CallAs(ctx, e.reg, bob, "", "player", "applyGrants", &gamev1.ApplyGrantsRequest{PlayerId: string(bob)}, &gamev1.ApplyGrantsResponse{})
+	functionstest.WantCode(t, err, gamemesh.CodeUnknownRoute)
 	_, err = e.apply(ctx, "Not Valid")
-	wantCode(t, err, gamemesh.CodeInvalidArgument)
+	functionstest.WantCode(t, err, gamemesh.CodeInvalidArgument)
 }
 
 func TestClaimedItemsReachInventory(t *testing.T) {
 	e := newEnv(t, player.Config{}, true)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	grant := e.giftAndClaim(t, bob, "gold", 5) // the event applies it
 	e.giftAndClaim(t, bob, "gold", 7)
@@ -192,7 +196,7 @@ func TestClaimedItemsReachInventory(t *testing.T) {
 
 func TestGetAppliesPendingGrants(t *testing.T) {
 	e := newEnv(t, player.Config{}, false) // no event delivery: the login (get) applies
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	e.giftAndClaim(t, bob, "gem", 3)
 	rec, err := e.get(ctx, bob)
@@ -214,10 +218,10 @@ func TestGetAppliesPendingGrants(t *testing.T) {
 
 func TestConcurrentClaimsApplyOnce(t *testing.T) {
 	e := newEnv(t, player.Config{}, true)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	sent := new(gamev1.SendMailResponse)
-	if err := callAs(ctx, e.reg, "", "", "mail", "send", &gamev1.SendMailRequest{To: string(bob), Subject: "gift", RequestId: "race-gift-1",
+	if err := functionstest.CallAs(ctx, e.reg, "", "", "mail", "send", &gamev1.SendMailRequest{To: string(bob), Subject: "gift", RequestId: "race-gift-1",
 		Attachments: []*gamev1.Item{{Id: "gold", Count: 5}}}, sent); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +231,7 @@ func TestConcurrentClaimsApplyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range claims {
 		wg.Go(func() {
-			err := callAs(ctx, e.reg, bob, "", "mail", "claim", &gamev1.ClaimMailRequest{MailId: sent.MailId}, &gamev1.ClaimMailResponse{})
+			err := functionstest.CallAs(ctx, e.reg, bob, "", "mail", "claim", &gamev1.ClaimMailRequest{MailId: sent.MailId}, &gamev1.ClaimMailResponse{})
 			switch gamemesh.CodeOf(err) {
 			case gamemesh.CodeOK:
 				ok.Add(1)
@@ -253,8 +257,8 @@ func TestConcurrentClaimsApplyOnce(t *testing.T) {
 	if ok.Load() != 1 || done.Load() != claims-1 {
 		t.Fatalf("%d successes and %d ALREADY_DONE, want 1 and %d", ok.Load(), done.Load(), claims-1)
 	}
-	if len(e.bus.errs) != 0 {
-		t.Fatalf("subscription errors: %v", e.bus.errs)
+	if len(e.bus.Errors()) != 0 {
+		t.Fatalf("subscription errors: %v", e.bus.Errors())
 	}
 	rec, err := e.get(ctx, bob)
 	if err != nil {
@@ -270,13 +274,13 @@ func TestConcurrentClaimsApplyOnce(t *testing.T) {
 
 func TestCrashBetweenApplyAndAck(t *testing.T) {
 	e := newEnv(t, player.Config{}, false)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	grant := e.giftAndClaim(t, bob, "gold", 5)
 
 	e.inv.failNext("mail.ackGrants", 1)
 	_, err := e.apply(ctx, bob)
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	if g := e.pending(t, bob); len(g) != 1 {
 		t.Fatalf("%d pending, want the unacknowledged grant", len(g))
 	}
@@ -294,24 +298,24 @@ func TestCrashBetweenApplyAndAck(t *testing.T) {
 
 func TestStoreOutageThenRetry(t *testing.T) {
 	e := newEnv(t, player.Config{}, false)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	grant := e.giftAndClaim(t, bob, "gold", 5)
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 
-	e.recStore.down.Store(true)
+	e.recStore.SetDown(true)
 	_, err := e.apply(ctx, bob)
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	_, err = e.get(ctx, bob)
-	wantCode(t, err, gamemesh.CodeUnavailable)
-	e.recStore.down.Store(false)
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
+	e.recStore.SetDown(false)
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 
 	// The record write lands but its answer is lost: nothing is acked, and
 	// the retry applies nothing twice.
-	e.recStore.lostAcks.Store(1)
+	e.recStore.LoseAcks(1)
 	_, err = e.apply(ctx, bob)
-	wantCode(t, err, gamemesh.CodeUnavailable)
+	functionstest.WantCode(t, err, gamemesh.CodeUnavailable)
 	out, err := e.apply(ctx, bob)
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +330,7 @@ func TestStoreOutageThenRetry(t *testing.T) {
 
 func TestOverflowIsRefused(t *testing.T) {
 	e := newEnv(t, player.Config{MaxStack: 1500}, false)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	first := e.giftAndClaim(t, bob, "gold", 1000)
 	second := e.giftAndClaim(t, bob, "gold", 1000)
@@ -345,7 +349,7 @@ func TestOverflowIsRefused(t *testing.T) {
 
 func TestAppliedGrantsAreBounded(t *testing.T) {
 	e := newEnv(t, player.Config{AppliedGrantsCap: 3}, true)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	bob := e.newPlayer(t)
 	var grants []string
 	for range 5 {
@@ -362,18 +366,18 @@ func TestAppliedGrantsAreBounded(t *testing.T) {
 
 func TestMalformedEventIsDropped(t *testing.T) {
 	e := newEnv(t, player.Config{}, false)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 	subs := e.reg.Subscriptions()
 	if len(subs) != 1 || subs[0].Topic != "player.grants" || subs[0].Group != "player" {
 		t.Fatalf("subscriptions = %+v", subs)
 	}
-	before := e.mem.snapshot()
+	before := e.mem.Snapshot()
 	for _, data := range [][]byte{{0xff, 0xff}, nil} {
 		if err := subs[0].Handler(ctx, gamemesh.Event{ID: "x", Topic: "player.grants", Data: data}); err != nil {
 			t.Fatalf("malformed event asked for redelivery: %v", err)
 		}
 	}
-	wantSame(t, before, e.mem.snapshot())
+	functionstest.WantSame(t, before, e.mem.Snapshot())
 	// A good event whose apply fails asks for redelivery.
 	bob := e.newPlayer(t)
 	e.inv.failNext("mail.pendingGrants", 1)

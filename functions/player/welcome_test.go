@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/player"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -11,7 +12,7 @@ import (
 func listMail(t *testing.T, e *env, p gamemesh.PlayerID) []*gamev1.Mail {
 	t.Helper()
 	out := new(gamev1.ListMailResponse)
-	if err := callAs(testCtx(t), e.reg, p, "", "mail", "list", &gamev1.ListMailRequest{}, out); err != nil {
+	if err := functionstest.CallAs(functionstest.Context(t), e.reg, p, "", "mail", "list", &gamev1.ListMailRequest{}, out); err != nil {
 		t.Fatal(err)
 	}
 	return out.Mails
@@ -21,7 +22,7 @@ func TestWelcomeGiftSentOnce(t *testing.T) {
 	gift := []*gamev1.Item{{Id: "gold", Count: 100}}
 	e := newEnv(t, player.Config{WelcomeGift: gift}, true)
 	p := e.newPlayer(t)
-	ctx := testCtx(t)
+	ctx := functionstest.Context(t)
 
 	// Mail is down at the first get: the player still gets its record, the gift waits.
 	e.inv.failNext("mail.send", 1)
@@ -49,7 +50,7 @@ func TestWelcomeGiftSentOnce(t *testing.T) {
 func TestNoWelcomeGiftWhenUnset(t *testing.T) {
 	e := newEnv(t, player.Config{}, true)
 	p := e.newPlayer(t)
-	if _, err := e.get(testCtx(t), p); err != nil {
+	if _, err := e.get(functionstest.Context(t), p); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(listMail(t, e, p)); n != 0 {

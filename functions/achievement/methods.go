@@ -63,7 +63,7 @@ func (a *App) list(ctx context.Context, req gamemesh.Request, _ *gamev1.ListAchi
 	if err != nil {
 		return nil, err
 	}
-	rec, _, err := a.load(ctx, p)
+	rec, err := a.load(ctx, p)
 	if err != nil {
 		return nil, err
 	}

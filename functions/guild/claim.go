@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 )
 
 var (
@@ -52,8 +53,8 @@ func (a *App) abortCreation(ctx context.Context, id string) error {
 func (a *App) settle(ctx context.Context, p gamemesh.PlayerID) (*guildRec, error) {
 	for attempt := range maxAttempts {
 		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, storeErr(err, "guild busy")
+			if err := functions.Backoff(ctx, attempt); err != nil {
+				return nil, functions.StoreError(err, "guild busy")
 			}
 		}
 		c, cEtag, err := a.loadClaim(ctx, p)

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -86,37 +87,30 @@ func (a *App) exists(ctx context.Context, _ gamemesh.Request, in *gamev1.PlayerE
 		return nil, err
 	}
 	var rec accountRecord
-	_, found, err := a.getJSON(ctx, accountKey(player), &rec)
+	found, err := a.getJSON(ctx, accountKey(player), &rec)
 	if err != nil {
 		return nil, err
 	}
 	return &gamev1.PlayerExistsResponse{Exists: found}, nil
 }
 
-// updateAccount applies fn to the account of player in an ETag
-// read-modify-write loop; fn returns false to leave the record unchanged.
-// An unknown player is NOT_FOUND.
+// updateAccount applies fn to the account of player with functions.Update;
+// fn returns false to leave the record unchanged. An unknown player is
+// NOT_FOUND.
 func (a *App) updateAccount(ctx context.Context, player gamemesh.PlayerID, fn func(*accountRecord) bool) error {
 	key := accountKey(player)
-	for range maxAttempts {
-		var rec accountRecord
-		etag, found, err := a.getJSON(ctx, key, &rec)
-		if err != nil {
-			return err
+	_, err := functions.Update(ctx, a.store, key, updateOptions("account update"), func(cur []byte, exists bool) (*functions.Write, error) {
+		if !exists {
+			return nil, gamemesh.Errorf(gamemesh.CodeNotFound, "no such player")
 		}
-		if !found {
-			return gamemesh.Errorf(gamemesh.CodeNotFound, "no such player")
+		var rec accountRecord
+		if err := decodeJSON(key, cur, &rec); err != nil {
+			return nil, err
 		}
 		if !fn(&rec) {
-			return nil
+			return nil, nil
 		}
-		ok, err := a.setJSON(ctx, key, rec, etag)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-	}
-	return busy("account update")
+		return writeJSON(key, rec)
+	})
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -73,54 +74,46 @@ func bannedError(b *banRecord) error {
 // devicePlayer returns the player id of a device, creating the mapping with a
 // create-only write on first use. created is true when this call created it.
 // A CONFLICT means another first login won (or, on some backends, an outage):
-// re-read and decide.
-func (a *App) devicePlayer(ctx context.Context, hash string) (gamemesh.PlayerID, bool, error) {
+// functions.Update re-reads and decides again.
+func (a *App) devicePlayer(ctx context.Context, hash string) (player gamemesh.PlayerID, created bool, err error) {
 	key := deviceKey(hash)
-	for range maxAttempts {
+	_, err = functions.Update(ctx, a.store, key, updateOptions("device login"), func(cur []byte, exists bool) (*functions.Write, error) {
 		var rec deviceRecord
-		_, found, err := a.getJSON(ctx, key, &rec)
-		if err != nil {
-			return "", false, err
-		}
-		if found {
-			if !rec.Player.Valid() {
-				return "", false, gamemesh.Errorf(gamemesh.CodeInternal, "corrupt device record")
+		if exists {
+			if err := decodeJSON(key, cur, &rec); err != nil {
+				return nil, err
 			}
-			return rec.Player, false, nil
+			if !rec.Player.Valid() {
+				return nil, gamemesh.Errorf(gamemesh.CodeInternal, "corrupt device record")
+			}
+			player, created = rec.Player, false
+			return nil, nil
 		}
 		rec = deviceRecord{Player: gamemesh.NewPlayerID(), CreatedAtMs: a.now().UnixMilli()}
-		ok, err := a.setJSON(ctx, key, rec, "")
-		if err != nil {
-			return "", false, err
-		}
-		if ok {
-			return rec.Player, true, nil
-		}
+		player, created = rec.Player, true
+		return writeJSON(key, rec)
+	})
+	if err != nil {
+		return "", false, err
 	}
-	return "", false, busy("device login")
+	return player, created, nil
 }
 
 // ensureAccount returns the account record of player, creating it
 // create-only if it does not exist yet.
 func (a *App) ensureAccount(ctx context.Context, player gamemesh.PlayerID, hash string) (*accountRecord, error) {
 	key := accountKey(player)
-	for range maxAttempts {
-		var rec accountRecord
-		_, found, err := a.getJSON(ctx, key, &rec)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			return &rec, nil
+	var rec accountRecord
+	_, err := functions.Update(ctx, a.store, key, updateOptions("account creation"), func(cur []byte, exists bool) (*functions.Write, error) {
+		if exists {
+			rec = accountRecord{}
+			return nil, decodeJSON(key, cur, &rec)
 		}
 		rec = accountRecord{Player: player, Device: hash, CreatedAtMs: a.now().UnixMilli()}
-		ok, err := a.setJSON(ctx, key, rec, "")
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return &rec, nil
-		}
+		return writeJSON(key, rec)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, busy("account creation")
+	return &rec, nil
 }

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 )
 
 // maxAttempts bounds every read-modify-write loop on CONFLICT.
@@ -49,49 +49,39 @@ func deviceHash(deviceID string) string {
 func deviceKey(hash string) string               { return "login/device/" + hash }
 func accountKey(player gamemesh.PlayerID) string { return "login/account/" + string(player) }
 
-// storeErr turns a store failure into a client-facing error: a deadline stays
-// DEADLINE_EXCEEDED, anything else is UNAVAILABLE (retry later).
-func storeErr(err error, what string) error {
-	if gamemesh.CodeOf(err) == gamemesh.CodeDeadlineExceeded {
-		return gamemesh.Wrap(gamemesh.CodeDeadlineExceeded, err, what)
-	}
-	return gamemesh.Wrap(gamemesh.CodeUnavailable, err, what)
-}
-
 // busy is returned when a read-modify-write loop kept losing to concurrent writers.
 func busy(what string) error {
 	return gamemesh.Errorf(gamemesh.CodeConflict, "%s: too much contention, retry", what)
 }
 
-// getJSON reads key into v. found is false for a missing key.
-func (a *App) getJSON(ctx context.Context, key string, v any) (etag string, found bool, err error) {
-	item, err := a.store.Get(ctx, key)
-	if errors.Is(err, gamemesh.ErrNotFound) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, storeErr(fmt.Errorf("get %s: %w", key, err), "store unavailable")
-	}
-	if err := json.Unmarshal(item.Value, v); err != nil {
-		return "", false, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", key, err), "corrupt record")
-	}
-	return item.ETag, true, nil
+// updateOptions shapes a read-modify-write loop; what names it in the
+// error returned when it keeps losing to concurrent writers.
+func updateOptions(what string) functions.UpdateOptions {
+	return functions.UpdateOptions{MaxAttempts: maxAttempts, Busy: busy(what), What: "login"}
 }
 
-// setJSON writes v under key guarded by etag ("" = create only). It returns
-// (false, nil) on CONFLICT so the caller re-reads and decides.
-func (a *App) setJSON(ctx context.Context, key string, v any, etag string) (bool, error) {
+// getJSON reads key into v. found is false for a missing key.
+func (a *App) getJSON(ctx context.Context, key string, v any) (found bool, err error) {
+	item, found, err := functions.Read(ctx, a.store, key, "login")
+	if err != nil || !found {
+		return false, err
+	}
+	return true, decodeJSON(key, item.Value, v)
+}
+
+// decodeJSON decodes the stored value of key into v.
+func decodeJSON(key string, val []byte, v any) error {
+	if err := json.Unmarshal(val, v); err != nil {
+		return gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", key, err), "corrupt record")
+	}
+	return nil
+}
+
+// writeJSON is the functions.Write of v as the next value of key.
+func writeJSON(key string, v any) (*functions.Write, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return false, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", key, err), "encoding record")
+		return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", key, err), "encoding record")
 	}
-	err = a.store.Set(ctx, key, b, gamemesh.SetOptions{ETag: etag})
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, gamemesh.ErrConflict):
-		return false, nil
-	default:
-		return false, storeErr(fmt.Errorf("set %s: %w", key, err), "store unavailable")
-	}
+	return &functions.Write{Value: b}, nil
 }

@@ -3,17 +3,13 @@ package mail
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
-
-// maxAttempts bounds the read-modify-write loop of a box on CONFLICT.
-const maxAttempts = 16
 
 // maxSentRecords bounds the remembered (sender, request_id) pairs per box.
 const maxSentRecords = 1000
@@ -103,81 +99,60 @@ func (b *box) sweep(now time.Time) {
 	b.Sent = append([]sentRec(nil), b.Sent[i:]...)
 }
 
-// storeErr turns a store failure into a client-facing error: a deadline stays
-// DEADLINE_EXCEEDED, anything else is UNAVAILABLE (retry later).
-func storeErr(err error, what string) error {
-	if gamemesh.CodeOf(err) == gamemesh.CodeDeadlineExceeded {
-		return gamemesh.Wrap(gamemesh.CodeDeadlineExceeded, err, what)
-	}
-	return gamemesh.Wrap(gamemesh.CodeUnavailable, err, what)
+// boxUpdate shapes the read-modify-write loop of a box.
+var boxUpdate = functions.UpdateOptions{
+	MaxAttempts: 16,
+	Busy:        gamemesh.Errorf(gamemesh.CodeConflict, "mailbox busy, retry"),
+	What:        "mail",
 }
 
-// load reads the box of player; a missing box is empty with ETag "".
-func (a *App) load(ctx context.Context, player gamemesh.PlayerID) (*box, string, error) {
+// load reads the box of player; a missing box is empty.
+func (a *App) load(ctx context.Context, player gamemesh.PlayerID) (*box, error) {
 	key := boxKey(player)
-	item, err := a.store.Get(ctx, key)
-	if errors.Is(err, gamemesh.ErrNotFound) {
-		return &box{}, "", nil
-	}
+	item, exists, err := functions.Read(ctx, a.store, key, boxUpdate.What)
 	if err != nil {
-		return nil, "", storeErr(fmt.Errorf("get %s: %w", key, err), "mail store unavailable")
+		return nil, err
 	}
-	var b box
-	if err := json.Unmarshal(item.Value, &b); err != nil {
-		return nil, "", gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", key, err), "corrupt mailbox")
-	}
-	return &b, item.ETag, nil
+	return decodeBox(key, item.Value, exists)
 }
 
-// update runs fn on the box of player in an ETag read-modify-write loop. fn
-// sees the box as stored (expired mails included) and returns whether to
-// write it; it may run several times and must set its results afresh each
-// time. A written box is swept first. fn's error is returned as is, with
-// nothing written. On CONFLICT the box is re-read and fn decides again.
+// decodeBox decodes the stored value of key; a missing box is empty.
+func decodeBox(key string, val []byte, exists bool) (*box, error) {
+	var b box
+	if !exists {
+		return &b, nil
+	}
+	if err := json.Unmarshal(val, &b); err != nil {
+		return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", key, err), "corrupt mailbox")
+	}
+	return &b, nil
+}
+
+// update runs fn on the box of player with functions.Update. fn sees the box
+// as stored (expired mails included) and returns whether to write it; it may
+// run several times and must set its results afresh each time. A written box
+// is swept first. fn's error is returned as is, with nothing written. On
+// CONFLICT the box is re-read and fn decides again; a missing box is created
+// create-only.
 func (a *App) update(ctx context.Context, player gamemesh.PlayerID, fn func(b *box) (bool, error)) error {
 	key := boxKey(player)
-	for attempt := range maxAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return storeErr(err, "mailbox busy")
-			}
-		}
-		b, etag, err := a.load(ctx, player)
+	_, err := functions.Update(ctx, a.store, key, boxUpdate, func(cur []byte, exists bool) (*functions.Write, error) {
+		b, err := decodeBox(key, cur, exists)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		write, err := fn(b)
 		if err != nil || !write {
-			return err
+			return nil, err
 		}
 		b.sweep(a.now())
 		val, err := json.Marshal(b)
 		if err != nil {
-			return gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", key, err), "encoding mailbox")
+			return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", key, err), "encoding mailbox")
 		}
-		err = a.store.Set(ctx, key, val, gamemesh.SetOptions{ETag: etag})
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, gamemesh.ErrConflict) {
-			return storeErr(fmt.Errorf("set %s: %w", key, err), "mail store unavailable")
-		}
-	}
-	return gamemesh.Errorf(gamemesh.CodeConflict, "mailbox busy, retry")
-}
-
-// backoff sleeps a short random time growing with attempt, to spread
-// contending writers of one box.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(attempt)*int64(time.Millisecond) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+		return &functions.Write{Value: val}, nil
+	})
+	return err
 }
 
 func (m *mailRec) toProto() *gamev1.Mail {

@@ -24,7 +24,7 @@ func (a *App) pendingGrants(ctx context.Context, _ gamemesh.Request, in *gamev1.
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := a.load(ctx, player)
+	b, err := a.load(ctx, player)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (a *App) list(ctx context.Context, req gamemesh.Request, in *gamev1.ListMai
 		}
 		before = seq
 	}
-	b, _, err := a.load(ctx, player)
+	b, err := a.load(ctx, player)
 	if err != nil {
 		return nil, err
 	}

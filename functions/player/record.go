@@ -2,28 +2,23 @@ package player
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
-// maxAttempts bounds the read-modify-write loop of a record on CONFLICT.
-const maxAttempts = 16
+// recordUpdate shapes the read-modify-write loop of a record.
+var recordUpdate = functions.UpdateOptions{
+	MaxAttempts: 16,
+	Busy:        gamemesh.Errorf(gamemesh.CodeConflict, "player record busy, retry"),
+	What:        "player",
+}
 
 func recordKey(player gamemesh.PlayerID) string { return "player/rec/" + string(player) }
-
-// storeErr turns a store failure into a client-facing error: a deadline stays
-// DEADLINE_EXCEEDED, anything else is UNAVAILABLE (retry later).
-func storeErr(err error, what string) error {
-	if gamemesh.CodeOf(err) == gamemesh.CodeDeadlineExceeded {
-		return gamemesh.Wrap(gamemesh.CodeDeadlineExceeded, err, what)
-	}
-	return gamemesh.Wrap(gamemesh.CodeUnavailable, err, what)
-}
 
 // newRecord is the record of a player seen for the first time.
 func (a *App) newRecord(player gamemesh.PlayerID) *gamev1.PlayerRecord {
@@ -40,50 +35,43 @@ func (a *App) newRecord(player gamemesh.PlayerID) *gamev1.PlayerRecord {
 	}
 }
 
-// load reads the record of player; a missing record is a new one with ETag "".
-func (a *App) load(ctx context.Context, player gamemesh.PlayerID) (*gamev1.PlayerRecord, string, error) {
-	key := recordKey(player)
-	item, err := a.store.Get(ctx, key)
-	if errors.Is(err, gamemesh.ErrNotFound) {
-		return a.newRecord(player), "", nil
-	}
-	if err != nil {
-		return nil, "", storeErr(fmt.Errorf("get %s: %w", key, err), "player store unavailable")
+// decode decodes the stored record of player; a missing one is a new one.
+func (a *App) decode(player gamemesh.PlayerID, val []byte, exists bool) (*gamev1.PlayerRecord, error) {
+	if !exists {
+		return a.newRecord(player), nil
 	}
 	rec := new(gamev1.PlayerRecord)
-	if err := proto.Unmarshal(item.Value, rec); err != nil {
-		return nil, "", gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", key, err), "corrupt player record")
+	if err := proto.Unmarshal(val, rec); err != nil {
+		return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("decode %s: %w", recordKey(player), err), "corrupt player record")
 	}
 	if rec.Inventory == nil {
 		rec.Inventory = map[string]int64{}
 	}
-	return rec, item.ETag, nil
+	return rec, nil
 }
 
-// update runs fn on the record of player in an ETag read-modify-write loop;
-// a missing record is created (create-only). fn returns whether to write and
-// may run several times. It returns the record as stored after the call.
+// update runs fn on the record of player with functions.Update; a missing
+// record is created (create-only) even when fn changes nothing. fn returns
+// whether to write and may run several times. It returns the record as
+// stored after the call.
 func (a *App) update(ctx context.Context, player gamemesh.PlayerID, fn func(rec *gamev1.PlayerRecord) bool) (*gamev1.PlayerRecord, error) {
-	key := recordKey(player)
-	for range maxAttempts {
-		rec, etag, err := a.load(ctx, player)
-		if err != nil {
+	var rec *gamev1.PlayerRecord
+	_, err := functions.Update(ctx, a.store, recordKey(player), recordUpdate, func(cur []byte, exists bool) (*functions.Write, error) {
+		var err error
+		if rec, err = a.decode(player, cur, exists); err != nil {
 			return nil, err
 		}
-		if !fn(rec) && etag != "" {
-			return rec, nil
+		if !fn(rec) && exists {
+			return nil, nil
 		}
 		val, err := proto.MarshalOptions{Deterministic: true}.Marshal(rec)
 		if err != nil {
-			return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", key, err), "encoding player record")
+			return nil, gamemesh.Wrap(gamemesh.CodeInternal, fmt.Errorf("encode %s: %w", recordKey(player), err), "encoding player record")
 		}
-		err = a.store.Set(ctx, key, val, gamemesh.SetOptions{ETag: etag})
-		if err == nil {
-			return rec, nil
-		}
-		if !errors.Is(err, gamemesh.ErrConflict) {
-			return nil, storeErr(fmt.Errorf("set %s: %w", key, err), "player store unavailable")
-		}
+		return &functions.Write{Value: val}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, gamemesh.Errorf(gamemesh.CodeConflict, "player record busy, retry")
+	return rec, nil
 }

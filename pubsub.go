@@ -26,7 +26,10 @@ type Publisher interface {
 }
 
 // EventHandler consumes one event. Returning nil acknowledges it; returning an
-// error asks for redelivery later.
+// error asks for redelivery later. An error whose code is FEATURE_DISABLED
+// means the consumer is switched off: the event is kept and redelivered after
+// RetryDelay without counting an attempt, so a switched-off system catches up
+// when it is switched back on instead of losing its events to the dead letters.
 type EventHandler func(ctx context.Context, ev Event) error
 
 // Subscription binds a handler to a topic for one consumer group. Every group

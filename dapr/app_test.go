@@ -147,3 +147,43 @@ func TestAppStopWithoutStart(t *testing.T) {
 		t.Fatal("Start after Stop succeeded")
 	}
 }
+
+// A consumer switched off (FEATURE_DISABLED) keeps its events however long it
+// stays off: no attempt is counted, nothing is dead-lettered, and the event is
+// delivered once it is back on.
+func TestAppPausedConsumerKeepsItsEvents(t *testing.T) {
+	var off atomic.Bool
+	off.Store(true)
+	var attempts []int
+	app, err := NewApp(AppOptions{PubSub: "pubsub", BackendRetryDelay: time.Millisecond, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Stop(context.Background())
+	err = app.Subscribe(t.Context(), gamemesh.Subscription{Topic: "t", MaxAttempts: 2, RetryDelay: time.Millisecond,
+		Handler: func(_ context.Context, ev gamemesh.Event) error {
+			attempts = append(attempts, ev.Attempt)
+			if off.Load() {
+				return gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "switched off")
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &runtimev1pb.TopicEventRequest{Id: "e1", Topic: "t", PubsubName: "pubsub", Data: []byte("x")}
+	for range 10 { // five times MaxAttempts
+		resp, err := app.OnTopicEvent(t.Context(), ev)
+		if err != nil || resp.GetStatus() != runtimev1pb.TopicEventResponse_RETRY {
+			t.Fatalf("switched-off consumer: %v %v, want RETRY (never DROP)", resp.GetStatus(), err)
+		}
+	}
+	off.Store(false)
+	resp, err := app.OnTopicEvent(t.Context(), ev)
+	if err != nil || resp.GetStatus() != runtimev1pb.TopicEventResponse_SUCCESS {
+		t.Fatalf("back on: %v %v, want SUCCESS", resp.GetStatus(), err)
+	}
+	if attempts[len(attempts)-1] != 1 {
+		t.Fatalf("Attempt values %v: paused deliveries must not count", attempts)
+	}
+}

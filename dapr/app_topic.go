@@ -50,12 +50,18 @@ func (a *App) OnTopicEvent(ctx context.Context, in *runtimev1pb.TopicEventReques
 		maxAttempts = max(maxAttempts, s.MaxAttempts)
 		delay = max(delay, s.RetryDelay)
 	}
-	if attempt >= maxAttempts {
+	switch {
+	case gamemesh.CodeOf(err) == gamemesh.CodeFeatureDisabled:
+		// The consumer is switched off: keep the event without counting the attempt.
+		a.attempts.undo(key)
+		log.Debug("consumer switched off; asking for redelivery", "err", err)
+	case attempt >= maxAttempts:
 		a.attempts.forget(key)
 		log.Warn("event failed its last attempt: dead-lettered", "attempt", attempt, "err", err)
 		return eventDrop, nil
+	default:
+		log.Info("event failed; asking for redelivery", "attempt", attempt, "err", err)
 	}
-	log.Info("event failed; asking for redelivery", "attempt", attempt, "err", err)
 	if extra := delay - a.backendDelay; extra > 0 {
 		t := time.NewTimer(extra)
 		select {

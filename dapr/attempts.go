@@ -45,6 +45,16 @@ func (t *attemptTracker) next(key string, now time.Time) int {
 	return e.n
 }
 
+// undo takes back the last delivery of key (a delivery that must not count).
+func (t *attemptTracker) undo(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.m[key]; ok && e.n > 0 {
+		e.n--
+		t.m[key] = e
+	}
+}
+
 // forget drops key once its event is settled.
 func (t *attemptTracker) forget(key string) {
 	t.mu.Lock()

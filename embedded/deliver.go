@@ -173,6 +173,9 @@ func (l *deliveryLoop) deliver(ctx context.Context, p pending) {
 		outcome = func(tx *bolt.Tx) error { return l.remove(tx, p.key) }
 	case ctx.Err() != nil:
 		return // interrupted by Close: stays queued, attempt not counted
+	case gamemesh.CodeOf(herr) == gamemesh.CodeFeatureDisabled:
+		// The consumer is switched off: keep the event, do not count the attempt.
+		outcome = l.requeue(p, p.attempts)
 	case ev.Attempt >= l.sub.MaxAttempts:
 		l.log.Warn("event dead-lettered", "id", ev.ID, "attempts", ev.Attempt, "err", herr)
 		outcome = func(tx *bolt.Tx) error {
@@ -183,17 +186,7 @@ func (l *deliveryLoop) deliver(ctx context.Context, p pending) {
 		}
 	default:
 		l.log.Debug("event delivery failed; will retry", "id", ev.ID, "attempt", ev.Attempt, "err", herr)
-		outcome = func(tx *bolt.Tx) error {
-			if err := l.remove(tx, p.key); err != nil {
-				return err
-			}
-			q, err := queueBucket(tx, l.sub.Topic, l.sub.Group)
-			if err != nil {
-				return err
-			}
-			seq := binary.BigEndian.Uint64(p.key[8:])
-			return q.Put(queueKey(time.Now().Add(l.sub.RetryDelay).UnixNano(), seq), encodeEvent(ev.Attempt, p.ev))
-		}
+		outcome = l.requeue(p, ev.Attempt)
 	}
 	if err := l.db.write(outcome); err != nil {
 		// The event keeps its queue entry and is delivered again.
@@ -206,6 +199,22 @@ func (l *deliveryLoop) deliver(ctx context.Context, p pending) {
 }
 
 // call runs the handler, turning a panic into an error.
+// requeue returns the write that puts p back in its queue, due after
+// RetryDelay, with attempts recorded.
+func (l *deliveryLoop) requeue(p pending, attempts int) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		if err := l.remove(tx, p.key); err != nil {
+			return err
+		}
+		q, err := queueBucket(tx, l.sub.Topic, l.sub.Group)
+		if err != nil {
+			return err
+		}
+		seq := binary.BigEndian.Uint64(p.key[8:])
+		return q.Put(queueKey(time.Now().Add(l.sub.RetryDelay).UnixNano(), seq), encodeEvent(attempts, p.ev))
+	}
+}
+
 func (l *deliveryLoop) call(ctx context.Context, ev gamemesh.Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +358,32 @@ func unclaimed(t *testing.T, db *DB, topic string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A consumer switched off (FEATURE_DISABLED) keeps its events however long it
+// stays off: no attempt is counted, nothing is dead-lettered, and each event
+// is delivered once the consumer is back on.
+func TestPausedConsumerKeepsItsEvents(t *testing.T) {
+	db := openTestDB(t, "")
+	var off atomic.Bool
+	off.Store(true)
+	b := &inbox{fail: func(gamemesh.Event) error {
+		if off.Load() {
+			return gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "switched off")
+		}
+		return nil
+	}}
+	subscribe(t, db, "t", "g", b, 2)
+	ev := gamemesh.Event{ID: gamemesh.NewID(), Data: []byte("d")}
+	publish(t, db, "t", ev)
+	b.waitCount(t, ev.ID, 10) // five times MaxAttempts while switched off
+	if n := unclaimed(t, db, "t.deadletter"); n != 0 {
+		t.Fatalf("%d dead letters for a switched-off consumer", n)
+	}
+	off.Store(false)
+	eventually(t, "delivered once back on", func() bool { return queued(t, db, "t", "g") == 0 })
+	got := b.got()
+	if last := got[len(got)-1]; last.Attempt != 1 {
+		t.Fatalf("delivered with Attempt %d: paused deliveries must not count", last.Attempt)
+	}
 }

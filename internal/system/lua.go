@@ -294,6 +294,11 @@ func (l *Lua) watch(ctx context.Context, last map[string]string) {
 	t := time.NewTicker(l.cfg.WatchPoll)
 	defer t.Stop()
 	refused := map[string]string{}
+	// seen is a module's folder hash at the previous poll: a change is
+	// published only once two polls in a row see the same content, so a file
+	// caught half-written by an editor is never published (an empty or
+	// truncated file may well compile).
+	seen := map[string]string{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -302,7 +307,15 @@ func (l *Lua) watch(ctx context.Context, last map[string]string) {
 		}
 		for m, dir := range l.dirs {
 			b, err := luavm.LoadModule(dir)
-			if err == nil && b.Hash() == last[m] {
+			var hash string
+			if err == nil {
+				hash = b.Hash()
+			} else {
+				hash = "error: " + err.Error()
+			}
+			stable := seen[m] == hash
+			seen[m] = hash
+			if !stable || (err == nil && hash == last[m]) {
 				continue
 			}
 			if err == nil {
@@ -316,7 +329,7 @@ func (l *Lua) watch(ctx context.Context, last map[string]string) {
 				continue
 			}
 			delete(refused, m)
-			last[m] = b.Hash()
+			last[m] = hash
 		}
 	}
 }

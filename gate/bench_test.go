@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -21,8 +23,16 @@ const benchWindow = 32
 // decode, route check, rate limit, invoke through a functions registry, response
 // encode, batched write) over loopback TCP, with a client pipelining
 // benchWindow requests. Compare frames/s with BenchmarkEchoBaseline.
-func BenchmarkGateRequest(b *testing.B) {
-	e := newEnv(b, func(c *Config) {
+func BenchmarkGateRequest(b *testing.B) { benchGateRequest(b, nil) }
+
+// BenchmarkGateRequestMetrics is BenchmarkGateRequest with the gate keeping
+// its Prometheus metrics.
+func BenchmarkGateRequestMetrics(b *testing.B) {
+	benchGateRequest(b, func(d *Deps) { d.Metrics = prometheus.NewRegistry() })
+}
+
+func benchGateRequest(b *testing.B, deps func(*Deps)) {
+	e := newEnvDeps(b, func(c *Config) {
 		c.WSAddr = ""
 		c.MaxInflight = 2 * benchWindow
 		c.RateLimit = 1e9
@@ -31,7 +41,7 @@ func BenchmarkGateRequest(b *testing.B) {
 		r.Handle("bench", "echo", functions.Method{Public: true, Handler: func(_ context.Context, req gamemesh.Request) ([]byte, error) {
 			return req.Body, nil
 		}})
-	})
+	}, deps)
 	c := e.dial()
 	c.login(e, "p1")
 	pipeline(b, c.c, "bench.echo")

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/directory"
@@ -41,8 +44,8 @@ type Features interface {
 	Enabled(system string) bool
 }
 
-// Deps are the services a Gate uses. Publisher, Features, Logger and Now are
-// optional.
+// Deps are the services a Gate uses. Publisher, Features, Metrics,
+// MetricsHandler, Logger and Now are optional.
 type Deps struct {
 	// Invoker calls function apps for client requests and the guest login.
 	Invoker gamemesh.Invoker
@@ -62,6 +65,12 @@ type Deps struct {
 	// Features refuses requests to switched-off systems with
 	// FEATURE_DISABLED before any call leaves (nil: every system is on).
 	Features Features
+	// Metrics is where the gate registers its metrics (nil: none are kept).
+	// One gate per registry, or wrap it with prometheus.WrapRegistererWith.
+	Metrics prometheus.Registerer
+	// MetricsHandler, when set, is served at GET /metrics on the HTTP
+	// listener, e.g. promhttp.HandlerFor(registry, promhttp.HandlerOpts{}).
+	MetricsHandler http.Handler
 	// Logger receives the gate's logs (discarded when nil).
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).

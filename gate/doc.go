@@ -19,7 +19,16 @@
 // RESPONSE frame carrying a code from the catalogue.
 //
 // The HTTP listener bounds each request's body and answer in time
-// (HTTPTimeout) and rate-limits the guest login over all clients.
+// (HTTPTimeout) and rate-limits the guest login over all clients. It serves
+// GET /metrics when Deps.MetricsHandler is set.
+//
+// With Deps.Metrics set the gate keeps Prometheus metrics (gamemesh_gate_*):
+// open connections, online sessions and queued logins, connections accepted,
+// logins by result code, kicks by code, frames in, out and rate-limited,
+// requests refused without a call, and a call latency histogram by route and
+// result code. Route labels are bounded: a route gets its own label only once
+// a call shows it exists, and at most maxRouteLabels routes do; the rest share
+// "other".
 //
 // Live ops reach a running gate without a restart: Deps.Features (optional)
 // switches systems off, and a request to a switched-off system is answered

@@ -24,6 +24,7 @@ type Gate struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
+	m        *metrics // nil when Deps.Metrics is
 	upgrader websocket.Upgrader
 
 	// ctx is the parent of calls and directory operations; cancelled when
@@ -77,6 +78,10 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		workers:   newWorkers(),
 		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), 1),
 		guestLim:  rate.NewLimiter(rate.Limit(cfg.GuestLoginRate), cfg.GuestLoginBurst),
+	}
+	var err error
+	if g.m, err = newMetrics(g, deps.Metrics); err != nil {
+		return nil, err
 	}
 	g.limits.Store(&Limits{MaxOnline: cfg.MaxOnline, QueueCap: cfg.QueueCap, AdmissionRate: cfg.AdmissionRate,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
@@ -215,6 +220,7 @@ func (g *Gate) track(s *session) bool {
 	}
 	g.conns[s] = struct{}{}
 	g.wg.Add(1)
+	g.m.connAccepted()
 	return true
 }
 
@@ -233,8 +239,8 @@ func (g *Gate) enter() bool {
 // Addr is the bound TCP address ("" when TCP is disabled or not started).
 func (g *Gate) Addr() string { return addrOf(g.tcpLn) }
 
-// HTTPAddr is the bound HTTP address serving /ws, the guest login and
-// /healthz ("" when disabled or not started).
+// HTTPAddr is the bound HTTP address serving /ws, the guest login, /healthz
+// and /metrics when Deps.MetricsHandler is set ("" when disabled or not started).
 func (g *Gate) HTTPAddr() string { return addrOf(g.httpLn) }
 
 // WSAddr is the bound WebSocket address, host:port (the same listener as
@@ -261,6 +267,13 @@ func (g *Gate) Online() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return len(g.online)
+}
+
+// connections is how many client connections are open.
+func (g *Gate) connections() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.conns)
 }
 
 // Queued is how many logins wait in the admission queue.

@@ -36,6 +36,9 @@ func (g *Gate) listen(ctx context.Context) error {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
 		})
+		if h := g.deps.MetricsHandler; h != nil {
+			mux.Handle("GET /metrics", h)
+		}
 		g.httpSrv = &http.Server{
 			Handler:           g.withDeadlines(mux),
 			ReadHeaderTimeout: g.cfg.HandshakeTimeout,

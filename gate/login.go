@@ -18,6 +18,7 @@ import (
 func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 	var req gamev1.LoginRequest
 	if err := proto.Unmarshal(env.Body, &req); err != nil {
+		g.m.login(gamemesh.CodeBadRequest)
 		s.kick(gamemesh.CodeBadRequest, "malformed login body: expected a LoginRequest")
 		return false
 	}
@@ -28,6 +29,7 @@ func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 			code = gamemesh.CodeBadTicket
 		}
 		s.log.Info("login refused", "code", code.String(), "err", err)
+		g.m.login(code)
 		s.kick(code, gamemesh.MessageOf(err))
 		return false
 	}
@@ -37,10 +39,12 @@ func (g *Gate) login(s *session, env *gamev1.Envelope) bool {
 	switch {
 	case errors.Is(err, gamemesh.ErrConflict):
 		s.log.Warn("login refused: ticket replayed", "player", claims.Player, "ticket", claims.ID)
+		g.m.login(gamemesh.CodeTicketReplayed)
 		s.kick(gamemesh.CodeTicketReplayed, "ticket already used")
 		return false
 	case err != nil:
 		s.log.Error("login refused: cannot record ticket use", "err", err)
+		g.m.login(gamemesh.CodeUnavailable)
 		s.kick(gamemesh.CodeUnavailable, "login unavailable, retry later")
 		return false
 	}
@@ -64,6 +68,7 @@ func (g *Gate) admit(s *session) bool {
 	s.limiter.SetBurstAt(now, lim.RateBurst)
 	if g.stopping {
 		g.mu.Unlock()
+		g.m.login(gamemesh.CodeShuttingDown)
 		s.kick(gamemesh.CodeShuttingDown, "server is shutting down")
 		return false
 	}
@@ -99,6 +104,7 @@ func (g *Gate) admit(s *session) bool {
 		n := g.queue.Len()
 		g.mu.Unlock()
 		s.log.Info("login refused: queue full", "queued", n)
+		g.m.login(gamemesh.CodeServerFull)
 		s.kick(gamemesh.CodeServerFull, "server full, try again later")
 		return false
 	}
@@ -137,6 +143,7 @@ func (g *Gate) activate(s *session) bool {
 	if err != nil {
 		s.mu.Unlock()
 		s.log.Error("login failed: directory", "player", s.player, "err", err)
+		g.m.login(gamemesh.CodeUnavailable)
 		s.kick(gamemesh.CodeUnavailable, "login unavailable, retry later")
 		return false
 	}
@@ -158,6 +165,7 @@ func (g *Gate) activate(s *session) bool {
 	if !s.queued(s.out.putLogin(&gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, Route: "login", Body: body})) {
 		return false
 	}
+	g.m.login(gamemesh.CodeOK)
 	s.log.Debug("player online", "player", s.player)
 	return true
 }

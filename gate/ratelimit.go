@@ -27,6 +27,7 @@ func (s *session) allow() (answer, keep bool) {
 		return true, true
 	}
 	s.strikes++
+	s.g.m.frameRateLimited()
 	if s.strikes > s.g.cfg.MaxRateRefusals {
 		l := s.g.limits.Load()
 		s.log.Warn("kicking session: rate limit exceeded persistently", "refused", s.strikes)

@@ -42,6 +42,10 @@ func (s *session) request(env *gamev1.Envelope) bool {
 // Errors reach the client as their code and client-safe message only.
 func (s *session) call(ctx context.Context, seq uint64, route, app, method string, body []byte) {
 	defer s.calls.Done()
+	var start time.Time // the clock is read only for the latency metric
+	if s.g.m != nil {
+		start = time.Now()
+	}
 	out, err := s.g.deps.Invoker.Invoke(ctx, gamemesh.Request{
 		App:    app,
 		Method: method,
@@ -60,6 +64,9 @@ func (s *session) call(ctx context.Context, seq uint64, route, app, method strin
 		}
 	} else {
 		resp.Body = out
+	}
+	if s.g.m != nil {
+		s.g.m.callDone(route, resp.Code, time.Since(start))
 	}
 	// Queue the answer and count the call done in one step: the client may
 	// send its next request as soon as it reads this answer, and a stopping

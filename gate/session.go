@@ -137,6 +137,7 @@ func (s *session) queued(err error) bool {
 func (s *session) kick(code gamemesh.Code, msg string) bool {
 	ok := s.out.putFinal(&gamev1.Envelope{Kind: gamev1.Kind_KIND_KICK, Code: code, Error: msg})
 	if ok {
+		s.g.m.kick(code)
 		level := slog.LevelInfo
 		if code == gamemesh.CodeShuttingDown {
 			level = slog.LevelDebug
@@ -184,6 +185,7 @@ func (s *session) writeLoop() {
 	var spare []*gamev1.Envelope
 	for {
 		<-s.out.wake
+		sent := s.seq
 		// Let the goroutines that are about to queue a frame (answers of
 		// pipelined calls) run first, so that one write carries them all.
 		runtime.Gosched()
@@ -221,6 +223,7 @@ func (s *session) writeLoop() {
 				s.abort()
 				return
 			}
+			s.g.m.framesSent(int(s.seq - sent))
 		}
 		if final {
 			if cw, ok := c.(interface{ CloseWrite() error }); ok {
@@ -284,6 +287,7 @@ func (s *session) readLoop() {
 			s.readFailed(err)
 			return
 		}
+		s.g.m.frameIn()
 		env, err := wire.Decode(b)
 		if err != nil {
 			s.kick(gamemesh.CodeProtocol, "malformed frame")
@@ -358,7 +362,8 @@ func (s *session) handle(env *gamev1.Envelope) bool {
 	return false
 }
 
-// respondError answers the request env with an error.
+// respondError answers the request env with an error, without a call.
 func (s *session) respondError(env *gamev1.Envelope, code gamemesh.Code, msg string) bool {
+	s.g.m.requestRefused(code)
 	return s.send(&gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, ReplyTo: env.Seq, Route: env.Route, Code: code, Error: msg})
 }

@@ -86,7 +86,8 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		}
 	}()
 	f.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
-	if f.flags, err = newFlags(f.config, gate.Config{}, log); err != nil {
+	// No HTTP listener here: the registry is kept but not served.
+	if f.flags, err = newFlags(f.config, gate.Config{}, log, newProcessMetrics().reg); err != nil {
 		return nil, err
 	}
 	f.reg.SetFeatures(f.flags)
@@ -202,7 +203,8 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		cfg.Gate.ID = "gate-1"
 	}
 	g.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
-	if g.flags, err = newFlags(g.config, cfg.Gate, log); err != nil {
+	metrics := newProcessMetrics()
+	if g.flags, err = newFlags(g.config, cfg.Gate, log, metrics.reg); err != nil {
 		return nil, err
 	}
 	g.gate, err = gate.New(cfg.Gate, gate.Deps{
@@ -214,6 +216,9 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		Publisher:  dapr.NewPublisher(c, PubSub), // kicks to the gate holding an older session
 		Features:   g.flags,
 		Logger:     log.With("part", "gate"),
+
+		Metrics:        metrics.reg, // the process registry, served at GET /metrics
+		MetricsHandler: metrics.handler,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)

@@ -92,7 +92,8 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if e.config, err = embedded.OpenFileConfig(ConfigPath(cfg.DataDir), log.With("part", "config")); err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	if e.flags, err = newFlags(e.config, cfg.Gate, log); err != nil {
+	metrics := newProcessMetrics()
+	if e.flags, err = newFlags(e.config, cfg.Gate, log, metrics.reg); err != nil {
 		return nil, err
 	}
 	e.reg.SetFeatures(e.flags)
@@ -125,6 +126,9 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		Publisher:  pub,
 		Features:   e.flags,
 		Logger:     log.With("part", "gate"),
+
+		Metrics:        metrics.reg, // the process registry, served at GET /metrics
+		MetricsHandler: metrics.handler,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)

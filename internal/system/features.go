@@ -12,10 +12,11 @@ import (
 	"github.com/gamemesh/gamemesh/gate"
 )
 
-// newFlags builds the feature switches and live settings over src. Gate limits
-// given on the command line become the defaults of their live settings, so a
-// flag is not silently replaced by the table's default.
-func newFlags(src gamemesh.ConfigSource, gc gate.Config, log *slog.Logger) (*feature.Flags, error) {
+// newFlags builds the feature switches and live settings over src, with their
+// metrics on reg (the process registry). Gate limits given on the command line
+// become the defaults of their live settings, so a flag is not silently
+// replaced by the table's default.
+func newFlags(src gamemesh.ConfigSource, gc gate.Config, log *slog.Logger, reg prometheus.Registerer) (*feature.Flags, error) {
 	defaults := map[string]string{}
 	if gc.MaxOnline > 0 {
 		defaults["gate.max_online"] = strconv.Itoa(gc.MaxOnline)
@@ -24,7 +25,7 @@ func newFlags(src gamemesh.ConfigSource, gc gate.Config, log *slog.Logger) (*fea
 		defaults["gate.queue_cap"] = strconv.Itoa(gc.QueueCap)
 	}
 	f, err := feature.New(feature.Config{Defaults: defaults},
-		feature.Deps{Source: src, Logger: log.With("part", "feature"), Metrics: prometheus.NewRegistry()})
+		feature.Deps{Source: src, Logger: log.With("part", "feature"), Metrics: reg})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
@@ -74,6 +75,19 @@ func TestIDs(t *testing.T) {
 	for _, bad := range []string{"", "a", "Upper", "has space", "slash/x", "dot.x"} {
 		if gamemesh.PlayerID(bad).Valid() {
 			t.Errorf("PlayerID(%q).Valid() = true", bad)
+		}
+	}
+}
+
+func TestValidItemID(t *testing.T) {
+	for _, ok := range []string{"gold", "potion_2", "sword.iron", "x-1", strings.Repeat("a", 64)} {
+		if !gamemesh.ValidItemID(ok) {
+			t.Errorf("ValidItemID(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", "Gold", "has space", "slash/x", "ünïcode", strings.Repeat("a", 65)} {
+		if gamemesh.ValidItemID(bad) {
+			t.Errorf("ValidItemID(%q) = true", bad)
 		}
 	}
 }

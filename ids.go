@@ -76,3 +76,19 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// ValidItemID reports whether id names an item kind: 1 to 64 characters of
+// [a-z0-9_.-]. Mail attachments, grants and the effects Lua rules emit all
+// use this one rule.
+func ValidItemID(id string) bool {
+	if len(id) < 1 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -94,3 +94,15 @@ func TestTypedRefusesMalformedBody(t *testing.T) {
 		t.Fatalf("garbage body: %v (handler ran: %v), want BAD_REQUEST without running", err, ran)
 	}
 }
+
+func TestCaller(t *testing.T) {
+	if p, err := functions.Caller(gamemesh.Request{App: "a", Method: "m", Player: "p1"}); err != nil || p != "p1" {
+		t.Fatalf("player call: %q %v", p, err)
+	}
+	if _, err := functions.Caller(gamemesh.Request{App: "a", Method: "m"}); gamemesh.CodeOf(err) != gamemesh.CodeNotLoggedIn {
+		t.Fatalf("service call: %v, want NOT_LOGGED_IN", err)
+	}
+	if _, err := functions.Caller(gamemesh.Request{Player: "../p"}); gamemesh.CodeOf(err) != gamemesh.CodeBadRequest {
+		t.Fatalf("malformed player: %v, want BAD_REQUEST", err)
+	}
+}

@@ -2,6 +2,8 @@ package luavm
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/gamemesh/gamemesh"
 )
 
 // Host API: effect. Scripts never write state: they return what should
@@ -26,7 +28,7 @@ func (v *vm) openEffect() *lua.LTable {
 	t.RawSetString("grant", L.NewFunction(func(L *lua.LState) int {
 		item := L.CheckString(1)
 		count := L.CheckNumber(2)
-		if !validItem(item) {
+		if !gamemesh.ValidItemID(item) {
 			L.ArgError(1, "item must be 1-32 characters of [a-z0-9_]")
 		}
 		if float64(count) != float64(int64(count)) || count < 1 || count > maxGrantCount {
@@ -51,17 +53,4 @@ func (v *vm) openEffect() *lua.LTable {
 		return 1
 	}))
 	return t
-}
-
-func validItem(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -137,17 +137,6 @@ func (a *App) Register(reg *functions.Registry) {
 	})
 }
 
-// caller returns the player on whose behalf a player-facing method runs.
-func caller(req gamemesh.Request) (gamemesh.PlayerID, error) {
-	if req.Player == "" {
-		return "", gamemesh.Errorf(gamemesh.CodeNotLoggedIn, "%s.%s needs a player", req.App, req.Method)
-	}
-	if !req.Player.Valid() {
-		return "", gamemesh.Errorf(gamemesh.CodeBadRequest, "malformed player id")
-	}
-	return req.Player, nil
-}
-
 // callContext gives a call the default deadline when ctx has none.
 func callContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

@@ -5,11 +5,12 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/achievement"
 	"github.com/gamemesh/gamemesh/functions/functionstest"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 func TestSameEventFiveTimesCountedOnce(t *testing.T) {

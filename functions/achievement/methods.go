@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -59,7 +60,7 @@ func (a *App) record(ctx context.Context, _ gamemesh.Request, in *gamev1.GameEve
 // list answers the caller's progress counters and unlocked achievements,
 // first retrying any pending reward mail (best effort).
 func (a *App) list(ctx context.Context, req gamemesh.Request, _ *gamev1.ListAchievementsRequest) (*gamev1.ListAchievementsResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

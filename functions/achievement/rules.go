@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gamemesh/gamemesh"
 )
 
 // RulesModule and RuleFunction name the Lua module and export the rules run:
@@ -143,7 +145,7 @@ func parseReward(id string, v any) ([]itemRec, error) {
 			return nil, fmt.Errorf("unlock %s: reward %d has kind %q, only \"grant\" is supported", id, j, k)
 		}
 		item, _ := m["item"].(string)
-		if !validItemID(item) {
+		if !gamemesh.ValidItemID(item) {
 			return nil, fmt.Errorf("unlock %s: reward %d: bad item id %q", id, j, item)
 		}
 		count, ok := m["count"].(int64)
@@ -171,20 +173,6 @@ func validAchievementID(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// validItemID matches mail's rule: 1 to 64 characters of [a-z0-9_.-].
-func validItemID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
 			return false
 		}
 	}

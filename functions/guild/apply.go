@@ -22,7 +22,7 @@ func anyone(*guildRec) error { return nil }
 // apply asks to join a guild; on an open guild it joins at once.
 // Idempotent: applying again, or once a member, changes nothing.
 func (a *App) apply(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (a *App) apply(ctx context.Context, req gamemesh.Request, in *gamev1.GuildR
 // accept joins a guild that invited the caller. Idempotent: once a member,
 // accepting again answers the same.
 func (a *App) accept(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (a *App) accept(ctx context.Context, req gamemesh.Request, in *gamev1.Guild
 // approve makes an applicant a member (leader, officers). Idempotent: an
 // applicant already a member of this guild is success.
 func (a *App) approve(ctx context.Context, req gamemesh.Request, in *gamev1.GuildTargetRequest) (*gamev1.GuildResponse, error) {
-	actor, err := caller(req)
+	actor, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (a *App) approve(ctx context.Context, req gamemesh.Request, in *gamev1.Guil
 // reject drops an application (leader, officers). Idempotent: rejecting a
 // player with no application is success.
 func (a *App) reject(ctx context.Context, req gamemesh.Request, in *gamev1.GuildTargetRequest) (*gamev1.GuildResponse, error) {
-	actor, err := caller(req)
+	actor, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (a *App) reject(ctx context.Context, req gamemesh.Request, in *gamev1.Guild
 // invite invites a player not in a guild (leader, officers). Idempotent:
 // inviting again, or a player already a member, changes nothing.
 func (a *App) invite(ctx context.Context, req gamemesh.Request, in *gamev1.GuildTargetRequest) (*gamev1.GuildResponse, error) {
-	actor, err := caller(req)
+	actor, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -36,7 +37,7 @@ func guildIDFor(p gamemesh.PlayerID, reqID string) string {
 // (create-only, marked Create), reserve the name key (create-only), then
 // create the guild record (create-only) — the record is the commit point.
 func (a *App) create(ctx context.Context, req gamemesh.Request, in *gamev1.CreateGuildRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -16,7 +17,7 @@ import (
 // the next create of the name (name key). A retry (same request id) is
 // success and runs the release again.
 func (a *App) disband(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildResponse, error) {
-	actor, err := caller(req)
+	actor, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

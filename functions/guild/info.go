@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -33,7 +34,7 @@ func (a *App) guildFor(ctx context.Context, p gamemesh.PlayerID, id string) (*gu
 // info returns a guild as the caller sees it; an empty guild_id means the
 // caller's own guild (NOT_FOUND when it has none).
 func (a *App) info(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func (a *App) info(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRe
 // the page token is the last player id of the previous page, so members who
 // join or leave between pages never make paging repeat or skip the others.
 func (a *App) members(ctx context.Context, req gamemesh.Request, in *gamev1.ListGuildMembersRequest) (*gamev1.ListGuildMembersResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (a *App) members(ctx context.Context, req gamemesh.Request, in *gamev1.List
 
 // applications lists the pending applications, oldest first (leader, officers).
 func (a *App) applications(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildApplicationsResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (a *App) applications(ctx context.Context, req gamemesh.Request, in *gamev1
 
 // setNotice sets the guild notice (leader, officers). Naturally idempotent.
 func (a *App) setNotice(ctx context.Context, req gamemesh.Request, in *gamev1.GuildNoticeRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func (a *App) setNotice(ctx context.Context, req gamemesh.Request, in *gamev1.Gu
 // setOpen opens or closes the guild to joining without approval (leader
 // only). Naturally idempotent.
 func (a *App) setOpen(ctx context.Context, req gamemesh.Request, in *gamev1.GuildOpenRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

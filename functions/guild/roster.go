@@ -4,13 +4,14 @@ import (
 	"context"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 // targetCall is the common part of the methods acting on a member: the
 // caller, the guild id and the target, checked.
 func targetCall(req gamemesh.Request, in *gamev1.GuildTargetRequest) (actor gamemesh.PlayerID, id string, q gamemesh.PlayerID, err error) {
-	if actor, err = caller(req); err != nil {
+	if actor, err = functions.Caller(req); err != nil {
 		return
 	}
 	if id, err = guildID(in.GetGuildId()); err != nil {
@@ -24,7 +25,7 @@ func targetCall(req gamemesh.Request, in *gamev1.GuildTargetRequest) (actor game
 // disband first. A retry of a leave that took effect (same request id) is
 // success; the membership claim is released after the guild record.
 func (a *App) leave(ctx context.Context, req gamemesh.Request, in *gamev1.GuildRequest) (*gamev1.GuildResponse, error) {
-	p, err := caller(req)
+	p, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

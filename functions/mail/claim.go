@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -19,7 +20,7 @@ func grantIDFor(mailID string) string { return "mail-" + mailID }
 // and the grant are one ETag-guarded write of the box, so the claim takes
 // effect exactly once however many claims race or retry.
 func (a *App) claim(ctx context.Context, req gamemesh.Request, in *gamev1.ClaimMailRequest) (*gamev1.ClaimMailResponse, error) {
-	player, err := caller(req)
+	player, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

@@ -3,11 +3,13 @@ package mail
 import (
 	"context"
 	"encoding/base64"
-	"google.golang.org/protobuf/proto"
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -54,7 +56,7 @@ func decodeToken(tok string) (int64, bool) {
 
 // list returns the caller's live mails, newest first, one page at a time.
 func (a *App) list(ctx context.Context, req gamemesh.Request, in *gamev1.ListMailRequest) (*gamev1.ListMailResponse, error) {
-	player, err := caller(req)
+	player, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

@@ -153,14 +153,3 @@ func (a *App) Register(reg *functions.Registry) {
 		MaxBody: maxBodyAck,
 	})
 }
-
-// caller returns the player on whose behalf a player-facing method runs.
-func caller(req gamemesh.Request) (gamemesh.PlayerID, error) {
-	if req.Player == "" {
-		return "", gamemesh.Errorf(gamemesh.CodeNotLoggedIn, "%s.%s needs a player", req.App, req.Method)
-	}
-	if !req.Player.Valid() {
-		return "", gamemesh.Errorf(gamemesh.CodeBadRequest, "malformed player id")
-	}
-	return req.Player, nil
-}

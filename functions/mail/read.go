@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -23,7 +24,7 @@ func (a *App) findLive(b *box, id string) (*mailRec, error) {
 
 // read returns one of the caller's mails and marks it read.
 func (a *App) read(ctx context.Context, req gamemesh.Request, in *gamev1.ReadMailRequest) (*gamev1.ReadMailResponse, error) {
-	player, err := caller(req)
+	player, err := functions.Caller(req)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ const SystemSender = "system"
 func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMailRequest) (*gamev1.SendMailResponse, error) {
 	sender := SystemSender
 	if req.Player != "" {
-		p, err := caller(req)
+		p, err := functions.Caller(req)
 		if err != nil {
 			return nil, err
 		}

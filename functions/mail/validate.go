@@ -28,20 +28,6 @@ func validText(s string, max int, allowNewline bool) bool {
 	return true
 }
 
-// validItemID reports whether id is 1 to 64 characters of [a-z0-9_.-].
-func validItemID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // validRequestID reports whether id is 8 to 64 printable ASCII characters without spaces.
 func validRequestID(id string) bool {
 	if len(id) < minRequestIDLen || len(id) > maxRequestIDLen {
@@ -81,7 +67,7 @@ func (a *App) checkSend(in *gamev1.SendMailRequest, fromPlayer bool) ([]itemRec,
 	items := make([]itemRec, 0, len(atts))
 	seen := make(map[string]bool, len(atts))
 	for i, it := range atts {
-		if !validItemID(it.GetId()) {
+		if !gamemesh.ValidItemID(it.GetId()) {
 			return nil, invalid("attachment %d: item id must be 1 to 64 characters of [a-z0-9_.-]", i)
 		}
 		if it.GetCount() < 1 || it.GetCount() > a.cfg.MaxCount {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -11,13 +12,11 @@ import (
 // pending grants. When grants cannot be applied (mail down or switched off)
 // the record is returned as it is: the player keeps playing, the grants wait.
 func (a *App) get(ctx context.Context, req gamemesh.Request, _ *gamev1.GetPlayerRequest) (*gamev1.GetPlayerResponse, error) {
-	if req.Player == "" {
-		return nil, gamemesh.Errorf(gamemesh.CodeNotLoggedIn, "player.get needs a player")
+	player, err := functions.Caller(req)
+	if err != nil {
+		return nil, err
 	}
-	if !req.Player.Valid() {
-		return nil, gamemesh.Errorf(gamemesh.CodeBadRequest, "malformed player id")
-	}
-	_, rec, err := a.apply(ctx, req.Player)
+	_, rec, err := a.apply(ctx, player)
 	if err == nil {
 		return &gamev1.GetPlayerResponse{Player: a.welcome(ctx, rec)}, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/redisconfig"
 )
 
 // ctlAction is one "ctl GROUP VERB" command: its positional arguments are
@@ -101,7 +102,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // dataDir.
 func openCtlStore(ctx context.Context, redisAddr, dataDir string, log *slog.Logger) (ctlStore, error) {
 	if redisAddr != "" {
-		s, err := openRedisStore(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))
+		s, err := redisconfig.Open(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))
 		if err != nil {
 			return nil, err
 		}

@@ -4,81 +4,20 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gamemesh/gamemesh/internal/redistest"
 )
 
-// startRedis starts a throwaway redis-server on a free loopback port and
-// returns its address and a client; both end with the test. Without
-// redis-server the test is skipped, except in CI (CI=true), where it fails.
+// startRedis starts a throwaway redis-server for the test (skipped without
+// one, except under CI=true).
 func startRedis(t *testing.T) (string, *redis.Client) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server is required in CI: %v", err)
-		}
-		t.Skipf("redis-server not installed: %v", err)
-	}
-	for attempt := 0; ; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
-			"--save", "", "--appendonly", "no")
-		var logs strings.Builder
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
-		if waitRedis(c, exited) {
-			t.Cleanup(func() {
-				c.Close()
-				_ = cmd.Process.Kill()
-				<-exited
-			})
-			return addr, c
-		}
-		c.Close()
-		_ = cmd.Process.Kill()
-		<-exited
-		if attempt == 2 {
-			t.Fatalf("redis-server did not start on %s:\n%s", addr, logs.String())
-		}
-	}
-}
-
-// waitRedis waits up to 5s for c to answer, false if the server exited.
-func waitRedis(c *redis.Client, exited chan error) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return true
-		}
-		select {
-		case err := <-exited:
-			exited <- err // for the caller's wait
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
+	srv := redistest.Start(t)
+	return srv.Addr, srv.Client
 }
 
 func redisGet(t *testing.T, c *redis.Client, key string) string {

@@ -931,6 +931,436 @@ func (*AckGrantsResponse) Descriptor() ([]byte, []int) {
 	return file_game_v1_mail_proto_rawDescGZIP(), []int{15}
 }
 
+// ClaimAllMailRequest is the body of mail.claimAll: claim every mail of the
+// caller that still holds unclaimed attachments (expired ones excepted).
+type ClaimAllMailRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimAllMailRequest) Reset() {
+	*x = ClaimAllMailRequest{}
+	mi := &file_game_v1_mail_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimAllMailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimAllMailRequest) ProtoMessage() {}
+
+func (x *ClaimAllMailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimAllMailRequest.ProtoReflect.Descriptor instead.
+func (*ClaimAllMailRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{16}
+}
+
+// ClaimAllMailResponse answers mail.claimAll with what was granted; a retry
+// of the same request answers the same.
+type ClaimAllMailResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// items sums every attachment claimed by this request.
+	Items []*Item `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// grant_ids identify the grants (one per mail); the inventory applies each once.
+	GrantIds []string `protobuf:"bytes,2,rep,name=grant_ids,json=grantIds,proto3" json:"grant_ids,omitempty"`
+	// mail_ids are the mails claimed by this request.
+	MailIds       []string `protobuf:"bytes,3,rep,name=mail_ids,json=mailIds,proto3" json:"mail_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimAllMailResponse) Reset() {
+	*x = ClaimAllMailResponse{}
+	mi := &file_game_v1_mail_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimAllMailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimAllMailResponse) ProtoMessage() {}
+
+func (x *ClaimAllMailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimAllMailResponse.ProtoReflect.Descriptor instead.
+func (*ClaimAllMailResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ClaimAllMailResponse) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ClaimAllMailResponse) GetGrantIds() []string {
+	if x != nil {
+		return x.GrantIds
+	}
+	return nil
+}
+
+func (x *ClaimAllMailResponse) GetMailIds() []string {
+	if x != nil {
+		return x.MailIds
+	}
+	return nil
+}
+
+// Audience selects the players a server-wide mail is for. Every bound set
+// must hold; an empty Audience is every player.
+type Audience struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// min_level and max_level bound the player's level, inclusive; 0 = unbounded.
+	MinLevel int64 `protobuf:"varint,1,opt,name=min_level,json=minLevel,proto3" json:"min_level,omitempty"`
+	MaxLevel int64 `protobuf:"varint,2,opt,name=max_level,json=maxLevel,proto3" json:"max_level,omitempty"`
+	// registered_before_ms keeps players whose account was created before this
+	// time (ms since the Unix epoch); 0 = unbounded.
+	RegisteredBeforeMs int64 `protobuf:"varint,3,opt,name=registered_before_ms,json=registeredBeforeMs,proto3" json:"registered_before_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Audience) Reset() {
+	*x = Audience{}
+	mi := &file_game_v1_mail_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Audience) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Audience) ProtoMessage() {}
+
+func (x *Audience) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Audience.ProtoReflect.Descriptor instead.
+func (*Audience) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Audience) GetMinLevel() int64 {
+	if x != nil {
+		return x.MinLevel
+	}
+	return 0
+}
+
+func (x *Audience) GetMaxLevel() int64 {
+	if x != nil {
+		return x.MaxLevel
+	}
+	return 0
+}
+
+func (x *Audience) GetRegisteredBeforeMs() int64 {
+	if x != nil {
+		return x.RegisteredBeforeMs
+	}
+	return 0
+}
+
+// BroadcastMailRequest is the body of mail.broadcast (service and operator
+// use): one server-wide mail, stored once and materialised in each matching
+// player's mailbox when that player next reads its mail.
+type BroadcastMailRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Subject     string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Body        string                 `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	Attachments []*Item                `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Audience    *Audience              `protobuf:"bytes,4,opt,name=audience,proto3" json:"audience,omitempty"`
+	// request_id makes the broadcast idempotent: the same id broadcasts once.
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// expires_at_ms is when the mail stops being delivered and expires in
+	// mailboxes (ms since the Unix epoch); 0 = the default mail expiry.
+	ExpiresAtMs int64 `protobuf:"varint,6,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	// from is the sender's name shown to players; empty = "system".
+	From          string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BroadcastMailRequest) Reset() {
+	*x = BroadcastMailRequest{}
+	mi := &file_game_v1_mail_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BroadcastMailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BroadcastMailRequest) ProtoMessage() {}
+
+func (x *BroadcastMailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BroadcastMailRequest.ProtoReflect.Descriptor instead.
+func (*BroadcastMailRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BroadcastMailRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *BroadcastMailRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *BroadcastMailRequest) GetAttachments() []*Item {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *BroadcastMailRequest) GetAudience() *Audience {
+	if x != nil {
+		return x.Audience
+	}
+	return nil
+}
+
+func (x *BroadcastMailRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *BroadcastMailRequest) GetExpiresAtMs() int64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
+}
+
+func (x *BroadcastMailRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+// BroadcastMailResponse answers mail.broadcast.
+type BroadcastMailResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BroadcastId   string                 `protobuf:"bytes,1,opt,name=broadcast_id,json=broadcastId,proto3" json:"broadcast_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BroadcastMailResponse) Reset() {
+	*x = BroadcastMailResponse{}
+	mi := &file_game_v1_mail_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BroadcastMailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BroadcastMailResponse) ProtoMessage() {}
+
+func (x *BroadcastMailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BroadcastMailResponse.ProtoReflect.Descriptor instead.
+func (*BroadcastMailResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BroadcastMailResponse) GetBroadcastId() string {
+	if x != nil {
+		return x.BroadcastId
+	}
+	return ""
+}
+
+// GrantItemsRequest is the body of mail.grant (service and operator use): a
+// grant of items to one player without a mail, waiting in the mail outbox
+// like a claimed attachment until the inventory owner applies it once.
+type GrantItemsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Items    []*Item                `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// request_id makes the grant idempotent: the same id grants once.
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// source says where the grant comes from ("idip", "achievement"...), for audits.
+	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantItemsRequest) Reset() {
+	*x = GrantItemsRequest{}
+	mi := &file_game_v1_mail_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantItemsRequest) ProtoMessage() {}
+
+func (x *GrantItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantItemsRequest.ProtoReflect.Descriptor instead.
+func (*GrantItemsRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GrantItemsRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *GrantItemsRequest) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *GrantItemsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *GrantItemsRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// GrantItemsResponse answers mail.grant.
+type GrantItemsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GrantId       string                 `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantItemsResponse) Reset() {
+	*x = GrantItemsResponse{}
+	mi := &file_game_v1_mail_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantItemsResponse) ProtoMessage() {}
+
+func (x *GrantItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_mail_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantItemsResponse.ProtoReflect.Descriptor instead.
+func (*GrantItemsResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_mail_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GrantItemsResponse) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
 var File_game_v1_mail_proto protoreflect.FileDescriptor
 
 const file_game_v1_mail_proto_rawDesc = "" +
@@ -993,7 +1423,35 @@ const file_game_v1_mail_proto_rawDesc = "" +
 	"\x10AckGrantsRequest\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x1b\n" +
 	"\tgrant_ids\x18\x02 \x03(\tR\bgrantIds\"\x13\n" +
-	"\x11AckGrantsResponseB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x11AckGrantsResponse\"\x15\n" +
+	"\x13ClaimAllMailRequest\"s\n" +
+	"\x14ClaimAllMailResponse\x12#\n" +
+	"\x05items\x18\x01 \x03(\v2\r.game.v1.ItemR\x05items\x12\x1b\n" +
+	"\tgrant_ids\x18\x02 \x03(\tR\bgrantIds\x12\x19\n" +
+	"\bmail_ids\x18\x03 \x03(\tR\amailIds\"v\n" +
+	"\bAudience\x12\x1b\n" +
+	"\tmin_level\x18\x01 \x01(\x03R\bminLevel\x12\x1b\n" +
+	"\tmax_level\x18\x02 \x01(\x03R\bmaxLevel\x120\n" +
+	"\x14registered_before_ms\x18\x03 \x01(\x03R\x12registeredBeforeMs\"\xfb\x01\n" +
+	"\x14BroadcastMailRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12/\n" +
+	"\vattachments\x18\x03 \x03(\v2\r.game.v1.ItemR\vattachments\x12-\n" +
+	"\baudience\x18\x04 \x01(\v2\x11.game.v1.AudienceR\baudience\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x12\"\n" +
+	"\rexpires_at_ms\x18\x06 \x01(\x03R\vexpiresAtMs\x12\x12\n" +
+	"\x04from\x18\a \x01(\tR\x04from\":\n" +
+	"\x15BroadcastMailResponse\x12!\n" +
+	"\fbroadcast_id\x18\x01 \x01(\tR\vbroadcastId\"\x8c\x01\n" +
+	"\x11GrantItemsRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12#\n" +
+	"\x05items\x18\x02 \x03(\v2\r.game.v1.ItemR\x05items\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\"/\n" +
+	"\x12GrantItemsResponse\x12\x19\n" +
+	"\bgrant_id\x18\x01 \x01(\tR\agrantIdB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_mail_proto_rawDescOnce sync.Once
@@ -1007,7 +1465,7 @@ func file_game_v1_mail_proto_rawDescGZIP() []byte {
 	return file_game_v1_mail_proto_rawDescData
 }
 
-var file_game_v1_mail_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_game_v1_mail_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_game_v1_mail_proto_goTypes = []any{
 	(*Item)(nil),                  // 0: game.v1.Item
 	(*Mail)(nil),                  // 1: game.v1.Mail
@@ -1025,6 +1483,13 @@ var file_game_v1_mail_proto_goTypes = []any{
 	(*PendingGrantsResponse)(nil), // 13: game.v1.PendingGrantsResponse
 	(*AckGrantsRequest)(nil),      // 14: game.v1.AckGrantsRequest
 	(*AckGrantsResponse)(nil),     // 15: game.v1.AckGrantsResponse
+	(*ClaimAllMailRequest)(nil),   // 16: game.v1.ClaimAllMailRequest
+	(*ClaimAllMailResponse)(nil),  // 17: game.v1.ClaimAllMailResponse
+	(*Audience)(nil),              // 18: game.v1.Audience
+	(*BroadcastMailRequest)(nil),  // 19: game.v1.BroadcastMailRequest
+	(*BroadcastMailResponse)(nil), // 20: game.v1.BroadcastMailResponse
+	(*GrantItemsRequest)(nil),     // 21: game.v1.GrantItemsRequest
+	(*GrantItemsResponse)(nil),    // 22: game.v1.GrantItemsResponse
 }
 var file_game_v1_mail_proto_depIdxs = []int32{
 	0,  // 0: game.v1.Mail.attachments:type_name -> game.v1.Item
@@ -1034,11 +1499,15 @@ var file_game_v1_mail_proto_depIdxs = []int32{
 	0,  // 4: game.v1.ClaimMailResponse.items:type_name -> game.v1.Item
 	0,  // 5: game.v1.Grant.items:type_name -> game.v1.Item
 	11, // 6: game.v1.PendingGrantsResponse.grants:type_name -> game.v1.Grant
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 7: game.v1.ClaimAllMailResponse.items:type_name -> game.v1.Item
+	0,  // 8: game.v1.BroadcastMailRequest.attachments:type_name -> game.v1.Item
+	18, // 9: game.v1.BroadcastMailRequest.audience:type_name -> game.v1.Audience
+	0,  // 10: game.v1.GrantItemsRequest.items:type_name -> game.v1.Item
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_game_v1_mail_proto_init() }
@@ -1052,7 +1521,7 @@ func file_game_v1_mail_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_mail_proto_rawDesc), len(file_game_v1_mail_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

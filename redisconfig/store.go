@@ -1,4 +1,4 @@
-package main
+package redisconfig
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/gamemesh/gamemesh"
 )
 
-// redisVersionSep separates value and version in a configuration.redis key.
-const redisVersionSep = "||"
+// VersionSep separates value and version in a configuration.redis key.
+const VersionSep = "||"
 
 // redisSetScript writes KEYS[1] = ARGV[1] || (previous version + 1) in one
 // step, so two concurrent writers never get the same version. A previous
@@ -35,16 +35,16 @@ redis.call('SET', KEYS[1], ARGV[1] .. '||' .. version)
 return version
 `)
 
-// redisStore is the Redis behind Dapr's configuration.redis component: keys
-// are plain, values are "value||version".
-type redisStore struct {
+// Store is the Redis behind Dapr's configuration.redis component: keys are
+// plain, values are "value||version". It is safe for concurrent use.
+type Store struct {
 	c *redis.Client
 }
 
-// openRedisStore connects to the Redis at addr and checks that it answers.
+// Open connects to the Redis at addr and checks that it answers.
 // An address where nothing listens is reported at once, before go-redis
 // retries the dial and logs each failure through its global logger.
-func openRedisStore(ctx context.Context, addr, password string) (*redisStore, error) {
+func Open(ctx context.Context, addr, password string) (*Store, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -63,10 +63,12 @@ func openRedisStore(ctx context.Context, addr, password string) (*redisStore, er
 		_ = c.Close()
 		return nil, gamemesh.Wrap(gamemesh.CodeUnavailable, err, fmt.Sprintf("redis %s does not answer", addr))
 	}
-	return &redisStore{c: c}, nil
+	return &Store{c: c}, nil
 }
 
-func (s *redisStore) Get(ctx context.Context, keys []string) (map[string]gamemesh.ConfigItem, error) {
+// Get returns the items present among keys (a value without a version has
+// version "0").
+func (s *Store) Get(ctx context.Context, keys []string) (map[string]gamemesh.ConfigItem, error) {
 	out := make(map[string]gamemesh.ConfigItem, len(keys))
 	const batch = 500
 	for len(keys) > 0 {
@@ -77,7 +79,7 @@ func (s *redisStore) Get(ctx context.Context, keys []string) (map[string]gamemes
 		}
 		for i, v := range vals {
 			if str, ok := v.(string); ok {
-				out[keys[i]] = parseRedisItem(str)
+				out[keys[i]] = ParseItem(str)
 			}
 		}
 		keys = keys[n:]
@@ -85,7 +87,8 @@ func (s *redisStore) Get(ctx context.Context, keys []string) (map[string]gamemes
 	return out, nil
 }
 
-func (s *redisStore) Prefixed(ctx context.Context, prefix string) (map[string]gamemesh.ConfigItem, error) {
+// Prefixed returns every item whose key starts with prefix.
+func (s *Store) Prefixed(ctx context.Context, prefix string) (map[string]gamemesh.ConfigItem, error) {
 	seen := map[string]bool{}
 	var keys []string
 	it := s.c.Scan(ctx, 0, escapeGlob(prefix)+"*", 500).Iterator()
@@ -101,12 +104,14 @@ func (s *redisStore) Prefixed(ctx context.Context, prefix string) (map[string]ga
 	return s.Get(ctx, keys)
 }
 
-func (s *redisStore) Set(ctx context.Context, key, value string) (string, error) {
+// Set writes key = value with the key's previous version + 1 and returns the
+// new version. A value containing "||" is refused with INVALID_ARGUMENT.
+func (s *Store) Set(ctx context.Context, key, value string) (string, error) {
 	if key == "" {
 		return "", gamemesh.Errorf(gamemesh.CodeInvalidArgument, "config key is empty")
 	}
-	if strings.Contains(value, redisVersionSep) {
-		return "", gamemesh.Errorf(gamemesh.CodeInvalidArgument, "config value may not contain %q", redisVersionSep)
+	if strings.Contains(value, VersionSep) {
+		return "", gamemesh.Errorf(gamemesh.CodeInvalidArgument, "config value may not contain %q", VersionSep)
 	}
 	v, err := redisSetScript.Run(ctx, s.c, []string{key}, value).Text()
 	if err != nil {
@@ -115,13 +120,14 @@ func (s *redisStore) Set(ctx context.Context, key, value string) (string, error)
 	return v, nil
 }
 
-func (s *redisStore) Close() error { return s.c.Close() }
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.c.Close() }
 
-// parseRedisItem splits "value||version"; a value without a version has
+// ParseItem splits a raw "value||version"; a value without a version has
 // version "0".
-func parseRedisItem(s string) gamemesh.ConfigItem {
-	if i := strings.LastIndex(s, redisVersionSep); i >= 0 {
-		return gamemesh.ConfigItem{Value: s[:i], Version: s[i+len(redisVersionSep):]}
+func ParseItem(s string) gamemesh.ConfigItem {
+	if i := strings.LastIndex(s, VersionSep); i >= 0 {
+		return gamemesh.ConfigItem{Value: s[:i], Version: s[i+len(VersionSep):]}
 	}
 	return gamemesh.ConfigItem{Value: s, Version: "0"}
 }

@@ -1,0 +1,8 @@
+// Package redisdir holds the go-redis implementations of the directory's
+// shared views for Dapr mode, where several gates, scene hosts and function
+// processes must see one state: the Roster of running processes. Their
+// in-process twins live in package directory (embedded mode).
+//
+// These are adapters: business packages use the small interfaces of package
+// directory and the composition root (internal/system) picks this package.
+package redisdir

@@ -39,6 +39,7 @@ func TestDaprModeWiringWithBots(t *testing.T) {
 	fnSidecar := StartSidecar(t, redis, SidecarOptions{AppID: "functions", AppPort: fnPort, BeforeApp: true, Env: []string{secretEnv}})
 	t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(fnSidecar.GRPCPort))
 	fn, err := gmsystem.NewDaprFunctions(ctx, gmsystem.DaprFunctionsConfig{AppAddr: "127.0.0.1:" + strconv.Itoa(fnPort), Routes: routes,
+		RedisAddr:  redis.Addr(),
 		ScriptsDir: filepath.Join(repoRoot(t), "scripts")}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestDaprModeWiringWithBots(t *testing.T) {
 	t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(gtSidecar.GRPCPort))
 	gt, err := gmsystem.NewDaprGate(ctx, gmsystem.DaprGateConfig{
 		Gate:    gate.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"},
-		AppAddr: "127.0.0.1:" + strconv.Itoa(gtPort), Routes: routes,
+		AppAddr: "127.0.0.1:" + strconv.Itoa(gtPort), Routes: routes, RedisAddr: redis.Addr(),
 	}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +73,10 @@ func TestDaprModeWiringWithBots(t *testing.T) {
 	}
 	line := string(rep.JSON())
 	t.Logf("bots through two sidecars: %s", line)
+	members, err := gt.Roster().Members(ctx, "")
+	if err != nil || len(members) != 2 || members[0].Kind != "functions" || members[1].ID != "gate-1" || members[1].Info["online"] == "" {
+		t.Errorf("roster = %+v, %v; want the functions process and gate-1 announced", members, err)
+	}
 	if rep.LoginsOK != 20 || rep.Errors != 0 {
 		t.Fatalf("want 20 logins and no errors: %s", line)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	appAddr := fs.String("app-addr", "127.0.0.1:50051", "app channel listen address (the sidecar's --app-port)")
 	routes := fs.String("routes", "", "app=daprAppID,... for calls to functions served elsewhere (default: all on app id \"functions\")")
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
+	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,7 +40,8 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 			apps = append(apps, a)
 		}
 	}
-	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts}, log)
+	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts,
+		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword)}, log)
 	if err != nil {
 		return err
 	}
@@ -77,6 +80,7 @@ func runGate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	g, err := system.NewDaprGate(ctx, system.DaprGateConfig{
 		Gate:    gate.Config{ID: *id, TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
 		AppAddr: *appAddr, Routes: r,
+		RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword),
 	}, log)
 	if err != nil {
 		return err

@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/dapr"
 	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/directory/redisdir"
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
@@ -53,6 +56,10 @@ type DaprFunctionsConfig struct {
 	ScriptsDir string
 	// ReadyTimeout bounds the wait for the sidecar at start.
 	ReadyTimeout time.Duration
+	// ID names this process in the cluster roster (default "functions-<host>").
+	ID string
+	// RedisAddr and RedisPassword reach the Redis of the roster (required).
+	RedisAddr, RedisPassword string
 }
 
 // DaprFunctions is a running `gamemesh fn`: function apps served through a sidecar.
@@ -63,6 +70,12 @@ type DaprFunctions struct {
 	config *dapr.ConfigSource
 	flags  *feature.Flags
 	lua    *Lua // nil unless achievement is served
+	redis  *redis.Client
+	roster *redisdir.Roster
+	// announce keeps this process in the roster; stopReport ends its
+	// refresh on configuration changes.
+	announce   *directory.Announcer
+	stopReport func()
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -75,14 +88,20 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	if cfg.WelcomeGift == nil {
 		cfg.WelcomeGift = DefaultWelcomeGift()
 	}
-	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	rc, err := dialRedis(ctx, cfg.RedisAddr, cfg.RedisPassword)
 	if err != nil {
 		return nil, err
 	}
-	f = &DaprFunctions{client: c, reg: functions.NewRegistry()}
+	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	if err != nil {
+		_ = rc.Close()
+		return nil, err
+	}
+	f = &DaprFunctions{client: c, reg: functions.NewRegistry(), redis: rc, roster: redisRoster(rc)}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
+			_ = rc.Close()
 		}
 	}()
 	f.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
@@ -120,8 +139,16 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
+	apps := strings.Join(cfg.Only, ",")
+	f.announce, f.stopReport = newAnnouncer(f.roster, rosterMember{
+		member: directory.Member{ID: memberID(directory.KindFunctions, cfg.ID), Kind: directory.KindFunctions},
+		flags:  f.flags, lua: f.lua, extra: func() map[string]string { return map[string]string{"apps": apps} },
+	}, log)
 	return f, nil
 }
+
+// Roster returns the cluster roster (in Redis).
+func (f *DaprFunctions) Roster() Roster { return f.roster }
 
 // Addr is the app channel's address.
 func (f *DaprFunctions) Addr() string { return f.app.Addr().String() }
@@ -137,17 +164,24 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	return f.app.Start()
+	if err := f.app.Start(); err != nil {
+		return err
+	}
+	if err := f.announce.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	return nil
 }
 
-// Stop stops serving and closes the sidecar connection.
+// Stop leaves the roster, stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
-	err := errors.Join(f.app.Stop(ctx), f.flags.Stop(ctx))
+	f.stopReport()
+	err := errors.Join(f.announce.Stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
 	if f.lua != nil {
 		err = errors.Join(err, f.lua.Stop(ctx))
 	}
 	f.config.Close()
-	return errors.Join(err, f.client.Close())
+	return errors.Join(err, f.client.Close(), f.redis.Close())
 }
 
 // DaprGateConfig configures a gate whose calls go through its sidecar.
@@ -158,6 +192,8 @@ type DaprGateConfig struct {
 	// Routes maps each function app to the Dapr app id serving it.
 	Routes       map[string]string
 	ReadyTimeout time.Duration
+	// RedisAddr and RedisPassword reach the Redis of the roster (required).
+	RedisAddr, RedisPassword string
 }
 
 // DaprGate is a running `gamemesh gate` in Dapr mode.
@@ -168,21 +204,30 @@ type DaprGate struct {
 	config    *dapr.ConfigSource
 	flags     *feature.Flags
 	stopWatch func()
+	redis     *redis.Client
+	roster    *redisdir.Roster
+	announce  *directory.Announcer
 }
 
 // NewDaprGate connects to the sidecar, reads the ticket secret and builds the gate.
 func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *DaprGate, err error) {
-	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	rc, err := dialRedis(ctx, cfg.RedisAddr, cfg.RedisPassword)
 	if err != nil {
 		return nil, err
 	}
-	g = &DaprGate{client: c}
+	c, err := dialSidecar(ctx, cfg.ReadyTimeout, log)
+	if err != nil {
+		_ = rc.Close()
+		return nil, err
+	}
+	g = &DaprGate{client: c, redis: rc, roster: redisRoster(rc)}
 	defer func() {
 		if err != nil {
 			if g.app != nil {
 				_ = g.app.Stop(context.Background()) // not serving yet: closes its listener
 			}
 			_ = c.Close()
+			_ = rc.Close()
 		}
 	}()
 	secret, err := ticketSecret(ctx, c)
@@ -223,9 +268,18 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	g.stopWatch = watchGateLimits(g.flags, g.gate, log)
+	var stopReport func()
+	g.announce, stopReport = newAnnouncer(g.roster, rosterMember{
+		member: directory.Member{ID: cfg.Gate.ID, Kind: directory.KindGate},
+		flags:  g.flags, online: g.gate.Online,
+	}, log)
+	stopLimits := watchGateLimits(g.flags, g.gate, log)
+	g.stopWatch = func() { stopLimits(); stopReport() }
 	return g, nil
 }
+
+// Roster returns the cluster roster (in Redis).
+func (g *DaprGate) Roster() Roster { return g.roster }
 
 // Gate returns the gate (for its addresses).
 func (g *DaprGate) Gate() *gate.Gate { return g.gate }
@@ -239,16 +293,23 @@ func (g *DaprGate) Start(ctx context.Context) error {
 	if err := g.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
-	return g.app.Start()
+	if err := g.app.Start(); err != nil {
+		return err
+	}
+	if err := g.announce.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
+	return nil
 }
 
-// Stop stops the gate gracefully, then the app channel and the sidecar connection.
+// Stop leaves the roster, stops the gate gracefully, then the app channel
+// and the sidecar connection.
 func (g *DaprGate) Stop(ctx context.Context) error {
-	err := errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx))
+	err := errors.Join(g.announce.Stop(ctx), g.gate.Stop(ctx), g.app.Stop(ctx))
 	g.stopWatch()
 	err = errors.Join(err, g.flags.Stop(ctx))
 	g.config.Close()
-	return errors.Join(err, g.client.Close())
+	return errors.Join(err, g.client.Close(), g.redis.Close())
 }
 
 func dialSidecar(ctx context.Context, timeout time.Duration, log *slog.Logger) (*dapr.Client, error) {

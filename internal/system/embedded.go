@@ -48,6 +48,8 @@ type Embedded struct {
 	stopWatch func()
 	reg       *functions.Registry
 	gate      *gate.Gate
+	roster    *directory.MemoryRoster
+	announce  *directory.Announcer
 	subCtx    context.Context
 	cancel    context.CancelFunc
 	// SecretSource says where the ticket secret came from (for the start log).
@@ -133,8 +135,14 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
+	e.roster = directory.NewMemoryRoster(0)
+	var stopReport func()
+	e.announce, stopReport = newAnnouncer(e.roster, rosterMember{
+		member: directory.Member{ID: cfg.Gate.ID, Kind: directory.KindGate},
+		flags:  e.flags, lua: e.lua, online: e.gate.Online,
+	}, log)
 	stopGate, stopLua := watchGateLimits(e.flags, e.gate, log), watchLuaLimits(e.flags, e.lua, log)
-	e.stopWatch = func() { stopGate(); stopLua() }
+	e.stopWatch = func() { stopGate(); stopLua(); stopReport() }
 	return e, nil
 }
 
@@ -155,8 +163,15 @@ func (e *Embedded) Start(ctx context.Context) error {
 	if err := e.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
+	if err := e.announce.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
 	return nil
 }
+
+// Roster returns the roster of running processes (in embedded mode: this
+// one, announced as its gate).
+func (e *Embedded) Roster() Roster { return e.roster }
 
 // Gate returns the running gate (for its addresses).
 func (e *Embedded) Gate() *gate.Gate { return e.gate }
@@ -168,6 +183,11 @@ func (e *Embedded) Registry() *functions.Registry { return e.reg }
 // then closes the files. Every acknowledged change is already on disk.
 func (e *Embedded) Stop(ctx context.Context) error {
 	var errs []error
+	if e.announce != nil {
+		if err := e.announce.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("roster: %w", err))
+		}
+	}
 	if e.gate != nil {
 		if err := e.gate.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("gate: %w", err))

@@ -147,3 +147,7 @@ func escapeGlob(s string) string {
 func redisErr(err error, what string) error {
 	return gamemesh.Wrap(gamemesh.CodeUnavailable, err, "redis: "+what)
 }
+
+// Client returns the connection pool, for callers that read other keys of the
+// same Redis (the roster of running processes).
+func (s *Store) Client() *redis.Client { return s.c }

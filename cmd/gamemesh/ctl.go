@@ -49,7 +49,8 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "gamemesh-data", "data `DIR` of \"gamemesh up\" whose config.json to read and write (embedded mode)")
 	redisAddr := fs.String("redis", "", "`host:port` of the Redis behind the Dapr configuration store (Dapr mode; password from $REDIS_PASSWORD)")
-	timeout := fs.Duration("timeout", 5*time.Second, "deadline of the whole command")
+	timeout := fs.Duration("timeout", 15*time.Second, "deadline of the whole command")
+	wait := fs.Duration("wait", 10*time.Second, "with --redis, how long a write waits for every running process to report it (0: do not wait)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	fs.Usage = func() { ctlUsage(fs) }
 	flags, pos := splitCtlArgs(fs, args)
@@ -62,8 +63,8 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "gamemesh ctl: use --data (embedded mode) or --redis (Dapr mode), not both")
 		return errUsage
 	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "gamemesh ctl: --timeout %v must be positive\n", *timeout)
+	if *timeout <= 0 || *wait < 0 {
+		fmt.Fprintf(stderr, "gamemesh ctl: --timeout %v must be positive and --wait %v not negative\n", *timeout, *wait)
 		return errUsage
 	}
 	act, err := findCtlAction(pos)
@@ -84,7 +85,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	st, err := openCtlStore(ctx, *redisAddr, *dataDir, log)
+	st, err := openCtlStore(ctx, *redisAddr, *dataDir, *wait, log)
 	if err != nil {
 		return err
 	}
@@ -100,13 +101,13 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // openCtlStore opens the Redis at redisAddr, or else the config file of
 // dataDir.
-func openCtlStore(ctx context.Context, redisAddr, dataDir string, log *slog.Logger) (ctlStore, error) {
+func openCtlStore(ctx context.Context, redisAddr, dataDir string, wait time.Duration, log *slog.Logger) (ctlStore, error) {
 	if redisAddr != "" {
 		s, err := redisconfig.Open(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return newRedisCtlStore(s, wait), nil
 	}
 	s, err := openFileStore(dataDir, log)
 	if err != nil {

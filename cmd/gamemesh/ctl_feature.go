@@ -69,7 +69,9 @@ func featureSwitch(on bool) func(ctx context.Context, st ctlStore, args []string
 		if err != nil {
 			return fmt.Errorf("switching %s %s: %w", id, value, err)
 		}
-		_, err = fmt.Fprintf(out, "%s: %s (version %s)\n", id, value, version)
-		return err
+		if _, err := fmt.Fprintf(out, "%s: %s (version %s)\n", id, value, version); err != nil {
+			return err
+		}
+		return afterWrite(ctx, st, key, version, out)
 	}
 }

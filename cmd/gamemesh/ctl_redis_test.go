@@ -6,9 +6,12 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/directory/redisdir"
 	"github.com/gamemesh/gamemesh/internal/redistest"
 )
 
@@ -32,13 +35,14 @@ func redisGet(t *testing.T, c *redis.Client, key string) string {
 func TestCtlRedis(t *testing.T) {
 	addr, c := startRedis(t)
 	ctx := context.Background()
-	if out := mustCtl(t, "--redis", addr, "feature", "off", "guild"); out != "guild: off (version 1)\n" {
+	if out := mustCtl(t, "--redis", addr, "--wait", "0", "feature", "off", "guild"); out != "guild: off (version 1)\n" {
 		t.Fatalf("off: stdout %q", out)
 	}
 	if v := redisGet(t, c, "feature.guild"); v != "off||1" {
 		t.Fatalf("feature.guild = %q, want off||1", v)
 	}
-	if out := mustCtl(t, "feature", "on", "guild", "--redis", addr); out != "guild: on (version 2)\n" {
+	noRoster := "\nconverged: no running process announces itself in the roster\n"
+	if out := mustCtl(t, "feature", "on", "guild", "--redis", addr); out != "guild: on (version 2)"+noRoster {
 		t.Fatalf("on: stdout %q", out)
 	}
 	if v := redisGet(t, c, "feature.guild"); v != "on||2" {
@@ -49,7 +53,7 @@ func TestCtlRedis(t *testing.T) {
 	if err := c.MSet(ctx, "feature.pvp", "on||41", "feature.chat", "off", "feature.raid_boss", "off||3").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if out := mustCtl(t, "--redis", addr, "feature", "off", "pvp"); out != "pvp: off (version 42)\n" {
+	if out := mustCtl(t, "--redis", addr, "feature", "off", "pvp"); out != "pvp: off (version 42)"+noRoster {
 		t.Fatalf("off pvp: stdout %q", out)
 	}
 	if v := redisGet(t, c, "feature.pvp"); v != "off||42" {
@@ -65,7 +69,7 @@ func TestCtlRedis(t *testing.T) {
 	wantRow(t, out, "raid_boss", "off", "3")
 	wantRow(t, out, "login", "on", "-")
 
-	if out := mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "20000"); out != "gate.max_online: 20000 (version 1)\n" {
+	if out := mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "20000"); out != "gate.max_online: 20000 (version 1)"+noRoster {
 		t.Fatalf("set: stdout %q", out)
 	}
 	mustCtl(t, "--redis", addr, "setting", "set", "gate.max_online", "30000")
@@ -115,5 +119,47 @@ func TestCtlConcurrentWritesRedis(t *testing.T) {
 	wantDistinct(t, concurrentOff(t, n, "guild", "--redis", addr), 0)
 	if v := redisGet(t, c, "feature.guild"); v != fmt.Sprintf("off||%d", n) {
 		t.Fatalf("feature.guild = %q, want off||%d", v, n)
+	}
+}
+
+// With processes in the roster, a write waits until each of them reports
+// the new version, and says so; one that never does makes ctl fail, naming
+// it, after --wait (the write itself stays: it is in the store).
+func TestCtlRedisWaitsForConvergence(t *testing.T) {
+	addr, c := startRedis(t)
+	ctx := context.Background()
+	roster := redisdir.NewRoster(c, "", 0)
+	announce := func(id, version string) {
+		t.Helper()
+		info := map[string]string{}
+		if version != "" {
+			info[directory.InfoConfigPrefix+"feature.guild"] = version
+		}
+		if err := roster.Announce(ctx, directory.Member{ID: id, Kind: directory.KindGate, Info: info}); err != nil {
+			t.Error(err) // also called from goroutines
+		}
+	}
+	announce("gate-1", "")
+	announce("gate-2", "")
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		announce("gate-1", "1")
+		announce("gate-2", "1")
+	}()
+	out := mustCtl(t, "--redis", addr, "feature", "off", "guild")
+	if !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 2 processes in ") || !strings.Contains(out, "(gate-1, gate-2)") {
+		t.Fatalf("stdout %q, want the version and both gates converged", out)
+	}
+
+	go func() { // gate-1 applies version 2, gate-2 never does
+		time.Sleep(100 * time.Millisecond)
+		announce("gate-1", "2")
+	}()
+	code, out, errOut := ctl("--redis", addr, "--wait", "500ms", "feature", "on", "guild")
+	if code != 1 || !strings.Contains(errOut, "gate-2 (1)") || strings.Contains(errOut, "gate-1") || out != "guild: on (version 2)\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 naming gate-2 at version 1", code, out, errOut)
+	}
+	if v := redisGet(t, c, "feature.guild"); v != "on||2" {
+		t.Fatalf("feature.guild = %q: the write must stay", v)
 	}
 }

@@ -97,8 +97,10 @@ func settingSet(ctx context.Context, st ctlStore, args []string, out io.Writer) 
 	if err != nil {
 		return fmt.Errorf("setting %s: %w", args[0], err)
 	}
-	_, err = fmt.Fprintf(out, "%s: %s (version %s)\n", args[0], value, version)
-	return err
+	if _, err := fmt.Fprintf(out, "%s: %s (version %s)\n", args[0], value, version); err != nil {
+		return err
+	}
+	return afterWrite(ctx, st, key, version, out)
 }
 
 // settingState describes the stored item of a setting (ok: present) and its

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -28,6 +29,9 @@ type SidecarOptions struct {
 	APIToken, AppToken string
 	// Env adds environment variables (GAMEMESH_SECRET_*, ...).
 	Env []string
+	// RedisAddr is where the components reach Redis (REDIS_HOST); default
+	// the test's Redis itself (set it to put a proxy in between).
+	RedisAddr string
 	// BeforeApp starts the sidecar the way a process that reads its secrets
 	// first does: StartSidecar returns once the Dapr API answers (outbound
 	// health), before the app listens; call WaitHealthy after starting the app.
@@ -94,7 +98,7 @@ func StartSidecar(t testing.TB, r *Redis, opts SidecarOptions) *Sidecar {
 	s.env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
-		"REDIS_HOST=" + r.Addr(),
+		"REDIS_HOST=" + cmp.Or(opts.RedisAddr, r.Addr()),
 		"DAPR_HOST_IP=127.0.0.1",
 	}
 	if opts.APIToken != "" {

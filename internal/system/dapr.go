@@ -76,6 +76,7 @@ type DaprFunctions struct {
 	// refresh on configuration changes.
 	announce   *directory.Announcer
 	stopReport func()
+	log        *slog.Logger
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -97,7 +98,7 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		_ = rc.Close()
 		return nil, err
 	}
-	f = &DaprFunctions{client: c, reg: functions.NewRegistry(), redis: rc, roster: redisRoster(rc)}
+	f = &DaprFunctions{client: c, reg: functions.NewRegistry(), redis: rc, roster: redisRoster(rc), log: log}
 	defer func() {
 		if err != nil {
 			_ = c.Close()
@@ -176,7 +177,8 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 // Stop leaves the roster, stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
 	f.stopReport()
-	err := errors.Join(f.announce.Stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
+	leaveRoster(ctx, f.announce, f.log)
+	err := errors.Join(f.app.Stop(ctx), f.flags.Stop(ctx))
 	if f.lua != nil {
 		err = errors.Join(err, f.lua.Stop(ctx))
 	}
@@ -207,6 +209,7 @@ type DaprGate struct {
 	redis     *redis.Client
 	roster    *redisdir.Roster
 	announce  *directory.Announcer
+	log       *slog.Logger
 }
 
 // NewDaprGate connects to the sidecar, reads the ticket secret and builds the gate.
@@ -220,7 +223,7 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		_ = rc.Close()
 		return nil, err
 	}
-	g = &DaprGate{client: c, redis: rc, roster: redisRoster(rc)}
+	g = &DaprGate{client: c, redis: rc, roster: redisRoster(rc), log: log}
 	defer func() {
 		if err != nil {
 			if g.app != nil {
@@ -305,7 +308,8 @@ func (g *DaprGate) Start(ctx context.Context) error {
 // Stop leaves the roster, stops the gate gracefully, then the app channel
 // and the sidecar connection.
 func (g *DaprGate) Stop(ctx context.Context) error {
-	err := errors.Join(g.announce.Stop(ctx), g.gate.Stop(ctx), g.app.Stop(ctx))
+	leaveRoster(ctx, g.announce, g.log)
+	err := errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx))
 	g.stopWatch()
 	err = errors.Join(err, g.flags.Stop(ctx))
 	g.config.Close()

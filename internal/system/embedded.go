@@ -184,9 +184,7 @@ func (e *Embedded) Registry() *functions.Registry { return e.reg }
 func (e *Embedded) Stop(ctx context.Context) error {
 	var errs []error
 	if e.announce != nil {
-		if err := e.announce.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("roster: %w", err))
-		}
+		leaveRoster(ctx, e.announce, e.log)
 	}
 	if e.gate != nil {
 		if err := e.gate.Stop(ctx); err != nil {

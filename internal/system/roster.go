@@ -124,3 +124,12 @@ func memberID(kind, id string) string {
 	}
 	return kind + "-" + host
 }
+
+// leaveRoster stops a's announcements and removes the member. Failing to
+// remove it (Redis down at shutdown) is logged, not an error of the stop:
+// readers stop counting the member after the roster's TTL anyway.
+func leaveRoster(ctx context.Context, a *directory.Announcer, log *slog.Logger) {
+	if err := a.Stop(ctx); err != nil {
+		log.Warn("leaving the roster failed; the entry expires by itself", "member", a.Member.ID, "err", err)
+	}
+}

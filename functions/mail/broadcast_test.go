@@ -329,7 +329,9 @@ func TestBroadcastLimitAndRefusals(t *testing.T) {
 		{"from control", func(r *gamev1.BroadcastMailRequest) { r.From = "GM\n" }},
 		{"expired already", func(r *gamev1.BroadcastMailRequest) { r.ExpiresAtMs = now.Add(-time.Second).UnixMilli() }},
 		{"negative expiry", func(r *gamev1.BroadcastMailRequest) { r.ExpiresAtMs = -5 }},
-		{"expiry too far", func(r *gamev1.BroadcastMailRequest) { r.ExpiresAtMs = now.Add(mail.DefaultMaxExpiry + time.Hour).UnixMilli() }},
+		{"expiry too far", func(r *gamev1.BroadcastMailRequest) {
+			r.ExpiresAtMs = now.Add(mail.DefaultMaxExpiry + time.Hour).UnixMilli()
+		}},
 		{"negative level", func(r *gamev1.BroadcastMailRequest) { r.Audience = &gamev1.Audience{MinLevel: -1} }},
 		{"min above max", func(r *gamev1.BroadcastMailRequest) { r.Audience = &gamev1.Audience{MinLevel: 20, MaxLevel: 10} }},
 		{"negative registered", func(r *gamev1.BroadcastMailRequest) { r.Audience = &gamev1.Audience{RegisteredBeforeMs: -1} }},

@@ -83,7 +83,9 @@ func TestGrantRefusals(t *testing.T) {
 		{"zero count", func(r *gamev1.GrantItemsRequest) { r.Items = gold(0) }, gamemesh.CodeInvalidArgument},
 		{"unknown item", func(r *gamev1.GrantItemsRequest) { r.Items = []*gamev1.Item{{Id: "excalibur", Count: 1}} }, gamemesh.CodeInvalidArgument},
 		{"over stack cap", func(r *gamev1.GrantItemsRequest) { r.Items = []*gamev1.Item{{Id: "leather_cap", Count: 2}} }, gamemesh.CodeInvalidArgument},
-		{"duplicate item", func(r *gamev1.GrantItemsRequest) { r.Items = []*gamev1.Item{{Id: "gold", Count: 1}, {Id: "gold", Count: 1}} }, gamemesh.CodeInvalidArgument},
+		{"duplicate item", func(r *gamev1.GrantItemsRequest) {
+			r.Items = []*gamev1.Item{{Id: "gold", Count: 1}, {Id: "gold", Count: 1}}
+		}, gamemesh.CodeInvalidArgument},
 		{"nothing", func(r *gamev1.GrantItemsRequest) { r.Items = nil }, gamemesh.CodeInvalidArgument},
 		{"no request id", func(r *gamev1.GrantItemsRequest) { r.RequestId = "" }, gamemesh.CodeInvalidArgument},
 		{"bad source", func(r *gamev1.GrantItemsRequest) { r.Source = "IDIP Tool" }, gamemesh.CodeInvalidArgument},

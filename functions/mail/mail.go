@@ -50,7 +50,7 @@ const (
 	// range waits before its level is checked again.
 	DefaultAudienceRecheck = 10 * time.Minute
 	// DefaultExpiryShards is how many keys each day's expiry bucket spreads over.
-	DefaultExpiryShards = 64
+	DefaultExpiryShards = 256
 	// DefaultMaxPendingGrants bounds the grants waiting in one box for the
 	// inventory owner.
 	DefaultMaxPendingGrants = 1000

@@ -81,7 +81,7 @@ func newEnv(t *testing.T, cfg mail.Config) *env {
 
 // newEmbeddedEnv runs the same apps on the embedded adapters: the bbolt
 // store (real ETags, group commit) and the in-process invoker.
-func newEmbeddedEnv(t *testing.T, cfg mail.Config) *env {
+func newEmbeddedEnv(t testing.TB, cfg mail.Config) *env {
 	t.Helper()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "mesh.db"), embedded.Options{})
 	if err != nil {
@@ -94,7 +94,7 @@ func newEmbeddedEnv(t *testing.T, cfg mail.Config) *env {
 	return e
 }
 
-func (e *env) start(t *testing.T, cfg mail.Config, loginStore gamemesh.Store) {
+func (e *env) start(t testing.TB, cfg mail.Config, loginStore gamemesh.Store) {
 	t.Helper()
 	e.bus, e.pushes, e.tpl = &functionstest.Bus{}, &pushRecorder{}, &switchTemplates{}
 	e.profiles = map[gamemesh.PlayerID]*gamev1.PlayerProfileResponse{}
@@ -172,7 +172,7 @@ func (e *env) unchanged(t *testing.T, before map[string]string) {
 }
 
 // newPlayer creates an account through login.guest.
-func (e *env) newPlayer(t *testing.T) gamemesh.PlayerID {
+func (e *env) newPlayer(t testing.TB) gamemesh.PlayerID {
 	t.Helper()
 	e.ndev++
 	out := new(gamev1.GuestLoginResponse)
@@ -189,7 +189,7 @@ func (e *env) send(ctx context.Context, from gamemesh.PlayerID, in *gamev1.SendM
 }
 
 // gift sends a system mail with one attachment.
-func (e *env) gift(t *testing.T, to gamemesh.PlayerID, item string, count int64) string {
+func (e *env) gift(t testing.TB, to gamemesh.PlayerID, item string, count int64) string {
 	t.Helper()
 	id, err := e.send(functionstest.Context(t), "", &gamev1.SendMailRequest{To: string(to), Subject: "gift", RequestId: gamemesh.NewID(),
 		Attachments: []*gamev1.Item{{Id: item, Count: count}}})

@@ -75,12 +75,13 @@ func newEnv(t *testing.T, cfg mail.Config) *env {
 	mem := functionstest.NewMemStore(clk.Now)
 	e := &env{reg: functions.NewRegistry(), mem: mem, store: &functionstest.FaultyStore{Store: mem}, clk: clk}
 	e.inv = functionstest.Invoker{Registry: e.reg}
-	e.start(t, cfg, functionstest.NewMemStore(clk.Now))
+	e.start(t, cfg, functionstest.NewMemStore(clk.Now), nil)
 	return e
 }
 
 // newEmbeddedEnv runs the same apps on the embedded adapters: the bbolt
-// store (real ETags, group commit) and the in-process invoker.
+// store (real ETags, group commit), its durable event queue as publisher
+// (e.bus then records nothing) and the in-process invoker.
 func newEmbeddedEnv(t testing.TB, cfg mail.Config) *env {
 	t.Helper()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "mesh.db"), embedded.Options{})
@@ -90,13 +91,16 @@ func newEmbeddedEnv(t testing.TB, cfg mail.Config) *env {
 	t.Cleanup(func() { _ = db.Close() })
 	e := &env{reg: functions.NewRegistry(), store: &functionstest.FaultyStore{Store: db.Store()}, clk: functionstest.NewClock()}
 	e.inv = embedded.NewInvoker(e.reg, nil)
-	e.start(t, cfg, db.Store())
+	e.start(t, cfg, db.Store(), db.Publisher())
 	return e
 }
 
-func (e *env) start(t testing.TB, cfg mail.Config, loginStore gamemesh.Store) {
+func (e *env) start(t testing.TB, cfg mail.Config, loginStore gamemesh.Store, pub gamemesh.Publisher) {
 	t.Helper()
 	e.bus, e.pushes, e.tpl = &functionstest.Bus{}, &pushRecorder{}, &switchTemplates{}
+	if pub == nil {
+		pub = e.bus
+	}
 	e.profiles = map[gamemesh.PlayerID]*gamev1.PlayerProfileResponse{}
 	// login keeps its own (healthy) store: the faults under test are mail's.
 	la, err := login.New(login.Config{Secret: testSecret}, login.Deps{Store: loginStore, Now: e.clk.Now})
@@ -118,7 +122,7 @@ func (e *env) start(t testing.TB, cfg mail.Config, loginStore gamemesh.Store) {
 			}
 			return &gamev1.PlayerProfileResponse{Level: 1}, nil
 		})})
-	e.app, err = mail.New(cfg, mail.Deps{Store: e.store, Invoker: e.inv, Pusher: e.pushes, Publisher: e.bus, Now: e.clk.Now, Templates: e.tpl})
+	e.app, err = mail.New(cfg, mail.Deps{Store: e.store, Invoker: e.inv, Pusher: e.pushes, Publisher: pub, Now: e.clk.Now, Templates: e.tpl})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,30 @@ func TestDaprNonRealtime(t *testing.T) {
 	t.Run("GuildCapUnderHundredJoins", func(t *testing.T) { testDaprGuildCap(t, m) })
 	t.Run("TwentyGuildsApproveAtOnce", func(t *testing.T) { testDaprTwentyGuilds(t, m) })
 	t.Run("EventDeliveredFiveTimes", func(t *testing.T) { testDaprEventFiveTimes(t, m) })
+	t.Run("GrantReachesInventoryOnce", func(t *testing.T) { testDaprGrant(t, m) })
 	t.Run("BadInputRefused", func(t *testing.T) { testDaprBadInput(t, m) })
+}
+
+// mail.grant (what IDIP "grant items" calls): applied once to the
+// inventory, however often it is retried.
+func testDaprGrant(t *testing.T, m *mesh) {
+	p := m.players(t, 1)[0]
+	req := &gamev1.GrantItemsRequest{PlayerId: string(p), Items: []*gamev1.Item{{Id: "elixir", Count: 4}}, RequestId: "it-serial-" + gamemesh.NewID(), Source: "idip"}
+	var first gamev1.GrantItemsResponse
+	must(t, "mail.grant", m.call(context.Background(), "", "", "mail", "grant", req, &first))
+	for range 3 {
+		var again gamev1.GrantItemsResponse
+		must(t, "mail.grant retry", m.call(context.Background(), "", "", "mail", "grant", req, &again))
+		if again.GrantId != first.GrantId {
+			t.Fatalf("retry answered %s, want %s", again.GrantId, first.GrantId)
+		}
+	}
+	m.record(t, p) // applied and acknowledged
+	must(t, "mail.grant late retry", m.call(context.Background(), "", "", "mail", "grant", req, &gamev1.GrantItemsResponse{}))
+	rec := m.record(t, p)
+	if rec.Inventory["elixir"] != 4 || countOf(rec.AppliedGrants, first.GrantId) != 1 {
+		t.Fatalf("inventory %v, applied %v: want 4 elixirs from one grant", rec.Inventory, rec.AppliedGrants)
+	}
 }
 
 // record returns p's player record after its pending grants are applied.

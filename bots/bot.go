@@ -182,12 +182,13 @@ func (b *bot) play(abort, play context.Context) error {
 
 func (b *bot) sendMail(ctx context.Context) {
 	to := b.dir.pick(b.rng, b.self)
-	_ = b.call(ctx, RouteMailSend, &gamev1.SendMailRequest{
+	err := b.callExpecting(ctx, RouteMailSend, &gamev1.SendMailRequest{
 		To:        string(to),
 		Subject:   fmt.Sprintf("hello from bot %d", b.index),
 		Body:      "a note from a gamemesh bot",
 		RequestId: gamemesh.NewID(),
-	}, &gamev1.SendMailResponse{})
+	}, &gamev1.SendMailResponse{}, mailQuotaCodes...)
+	b.countQuota(err) // mailbox.go
 }
 
 // checkMail lists the first page, claims every unclaimed attachment, sometimes
@@ -197,17 +198,12 @@ func (b *bot) checkMail(ctx context.Context) {
 	if b.call(ctx, RouteMailList, &gamev1.ListMailRequest{PageSize: listPage}, &resp) != nil {
 		return
 	}
-	claimed := false
+	claimed := b.claimAttachments(ctx, resp.GetMails()) // mailbox.go
+	b.readServerMail(ctx, resp.GetMails())
 	var unread []string
 	for _, m := range resp.GetMails() {
-		if !m.GetRead() {
+		if !m.GetRead() && !m.GetClaimed() && m.GetBroadcastId() == "" {
 			unread = append(unread, m.GetId())
-		}
-		if m.GetClaimed() || len(m.GetAttachments()) == 0 {
-			continue
-		}
-		if b.call(ctx, RouteMailClaim, &gamev1.ClaimMailRequest{MailId: m.GetId()}, &gamev1.ClaimMailResponse{}) == nil {
-			claimed = true
 		}
 	}
 	if len(unread) > 0 && b.rng.IntN(readOneIn) == 0 {

@@ -1,8 +1,11 @@
 // Package bots is the load driver behind `gamemesh bots`: it logs in a number
 // of guest players through the client SDK and has each of them play the
-// non-realtime game for a while — mailing gold to other bots, listing,
-// claiming and reading mail, looking at its inventory — while recording, per
-// route, successes, failures and latency percentiles.
+// non-realtime game for a while — mailing other bots, listing, claiming (one
+// by one, or all at once with mail.claimAll: odd bots do) and reading mail,
+// reading the server-wide mail operators broadcast, looking at its inventory,
+// guilds and achievements — while recording, per route, successes, failures
+// and latency percentiles. Sends the mail quotas refuse (RATE_LIMITED,
+// LIMIT_REACHED) are expected answers, counted apart in mail_quota.
 //
 // Run drives one run and returns a Report whose JSON form is one line:
 //

@@ -33,6 +33,9 @@ type recorder struct {
 	calls        atomic.Int64
 	errors       atomic.Int64
 	online       atomic.Int64
+	// serverMailRead and mailQuota: see Report.ServerMailRead and MailQuota.
+	serverMailRead atomic.Int64
+	mailQuota      atomic.Int64
 
 	// onNewCode, if set, is called (outside the lock) the first time a code fails.
 	onNewCode func(route string, err error)
@@ -109,6 +112,9 @@ func (r *recorder) report(players int, elapsed time.Duration) Report {
 		Reconnects:   r.reconnects.Load(),
 		LoginsPaced:  r.loginsPaced.Load(),
 		SessionsLost: r.sessionsLost.Load(),
+
+		ServerMailRead: r.serverMailRead.Load(),
+		MailQuota:      r.mailQuota.Load(),
 	}
 	for route, rr := range r.routes {
 		s := slices.Clone(rr.samples)

@@ -33,6 +33,12 @@ type Report struct {
 	SessionsLost int64 `json:"sessions_lost"`
 	// ErrorCodes counts failures by code name (ALREADY_DONE, RATE_LIMITED...).
 	ErrorCodes map[string]int64 `json:"error_codes,omitempty"`
+	// ServerMailRead counts server-wide mails (broadcasts) the bots read;
+	// omitted when zero (no broadcast was live).
+	ServerMailRead int64 `json:"server_mail_read,omitempty"`
+	// MailQuota counts sends the mail quotas refused (RATE_LIMITED or
+	// LIMIT_REACHED: expected answers, counted as ok in calls); omitted when zero.
+	MailQuota int64 `json:"mail_quota,omitempty"`
 }
 
 // RouteStats is the statistics of one route. Latency percentiles are over the

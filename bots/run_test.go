@@ -22,6 +22,8 @@ type fakeGame struct {
 	srv *clienttest.Server
 	// alwaysClaimed makes every claim answer ALREADY_DONE.
 	alwaysClaimed bool
+	// serverMail puts one server-wide mail in every box at its first list.
+	serverMail bool
 
 	mu        sync.Mutex
 	mails     map[gamemesh.PlayerID][]*gamev1.Mail // oldest first
@@ -77,7 +79,12 @@ func (g *fakeGame) handle(_ context.Context, p gamemesh.PlayerID, route string, 
 		push, _ := proto.Marshal(&gamev1.NewMailPush{MailId: m.Id, From: string(p), Subject: m.Subject})
 		g.srv.Push(to, bots.PushMailNew, push)
 		return proto.Marshal(&gamev1.SendMailResponse{MailId: m.Id})
+	case bots.RouteMailClaimAll:
+		return g.claimAll(p)
 	case bots.RouteMailList:
+		if g.serverMail && !slices.ContainsFunc(g.mails[p], func(m *gamev1.Mail) bool { return m.BroadcastId != "" }) {
+			g.mails[p] = append(g.mails[p], &gamev1.Mail{Id: "b-news", From: "system", Subject: "Server news", BroadcastId: "b-news"})
+		}
 		resp := &gamev1.ListMailResponse{}
 		ms := g.mails[p]
 		for i := len(ms) - 1; i >= 0 && len(resp.Mails) < 50; i-- {
@@ -123,6 +130,26 @@ func (g *fakeGame) handle(_ context.Context, p gamemesh.PlayerID, route string, 
 		return proto.Marshal(&gamev1.GetPlayerResponse{Player: &gamev1.PlayerRecord{PlayerId: string(p), Inventory: g.inventory[p]}})
 	}
 	return nil, gamemesh.Errorf(gamemesh.CodeUnknownRoute, "unknown route %s", route)
+}
+
+// claimAll claims every unclaimed attachment of p's box (none with alwaysClaimed).
+func (g *fakeGame) claimAll(p gamemesh.PlayerID) ([]byte, error) {
+	out := &gamev1.ClaimAllMailResponse{}
+	for _, m := range g.mails[p] {
+		if m.Claimed || len(m.Attachments) == 0 || g.alwaysClaimed {
+			continue
+		}
+		m.Claimed, m.Read = true, true
+		if g.inventory[p] == nil {
+			g.inventory[p] = make(map[string]int64)
+		}
+		for _, it := range m.Attachments {
+			g.inventory[p][it.GetId()] += it.GetCount()
+		}
+		out.MailIds = append(out.MailIds, m.Id)
+		out.Items = append(out.Items, m.Attachments...)
+	}
+	return proto.Marshal(out)
 }
 
 func runBots(t *testing.T, g *fakeGame, cfg bots.Config) bots.Report {
@@ -181,6 +208,35 @@ func TestRunPlaysTheMailGame(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// Bots claim with mail.claimAll (odd bots) and mail.claim (even ones), and
+// read the server-wide mail they find.
+func TestRunClaimsAllAndReadsServerMail(t *testing.T) {
+	t.Parallel()
+	g := startGame(t, &fakeGame{serverMail: true})
+	rep := runBots(t, g, bots.Config{Players: 4, Duration: 1200 * time.Millisecond, Addr: g.srv.TCPAddr(),
+		MailEvery: 100 * time.Millisecond, Seed: 3})
+	if rep.Errors != 0 {
+		t.Fatalf("report %s: want no error", rep.JSON())
+	}
+	for _, route := range []string{bots.RouteMailClaimAll, bots.RouteMailClaim, bots.RouteMailRead} {
+		if rep.Calls[route].OK == 0 {
+			t.Fatalf("%s never called: %s", route, rep.JSON())
+		}
+	}
+	if rep.ServerMailRead < 4 {
+		t.Fatalf("%d server mails read by 4 bots: %s", rep.ServerMailRead, rep.JSON())
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for p, ms := range g.mails {
+		for _, m := range ms {
+			if m.BroadcastId != "" && !m.Read {
+				t.Fatalf("bot %s left its server mail unread", p)
+			}
+		}
 	}
 }
 

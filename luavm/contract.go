@@ -5,6 +5,9 @@ package luavm
 //
 //   - achievement: on_event(event, progress) -> progress, unlocks. See
 //     scripts/achievement/rules.lua and scripts/README.md for the shapes.
+//   - mail: render(template, params) -> subject, body (or nil, reason). See
+//     scripts/mail/templates.lua.
 var RequiredExports = map[string][]string{
 	"achievement": {"on_event"},
+	"mail":        {"render"},
 }

@@ -1,6 +1,7 @@
 // Package achievement is the "achievement" function app: it consumes game
-// events (topic "game.events", GameEvent) at least once and applies each
-// once per player, runs them through the Lua rules of scripts/achievement
+// events (topic "game.events", GameEvent: monster_killed, level_up,
+// item_gained with item_id, dungeon_cleared from scene hosts; mail_sent from
+// mail) at least once and applies each once per player, runs them through the Lua rules of scripts/achievement
 // (on_event(event, progress) -> progress, unlocks, reached through the small
 // Rules interface so that this package does not depend on the Lua runtime),
 // keeps progress counters, tiers and unlocks, sends each unlock's reward by
@@ -28,9 +29,10 @@
 // # Rewards exactly once
 //
 // An unlock is written with its reward pending, in the same write as the
-// progress. Then the reward is sent with mail.send (as a service) with the
-// request id RewardRequestID ("ach-<player>-<achievement id>"), which mail
-// dedupes, and the pending flag is cleared in a second write. A crash or a
+// progress. Rewards name catalogue items only (gamedata; anything else is a
+// rule error). Then the reward is sent with mail.send (as a service, as the
+// template mail RewardTemplate of scripts/mail) with the request id
+// RewardRequestID ("ach-<player>-<achievement id>"), which mail dedupes, and the pending flag is cleared in a second write. A crash or a
 // store failure between the mail and the clearing leaves the reward pending;
 // the next attempt (the next event of the player, a redelivery, or list)
 // sends it again with the same request id and mail answers the same mail:
@@ -39,7 +41,8 @@
 // # Refusals and retries
 //
 // record refuses a malformed event with INVALID_ARGUMENT (event id, player,
-// kind of [a-z0-9_], count and level in [0, 1e6]) and changes nothing;
+// kind of [a-z0-9_], count and level in [0, 1e6], item_id of the catalogue
+// when set) and changes nothing;
 // HandleEvent logs and acknowledges such an event (redelivery cannot fix
 // it). A rule error (Lua error, budget, malformed unlock) or a store failure
 // writes nothing and returns an error: the event is redelivered. While the

@@ -2,6 +2,7 @@ package achievement
 
 import (
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/gamedata"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -39,10 +40,15 @@ func checkEvent(ev *gamev1.GameEvent) error {
 	if ev.GetAtMs() < 0 {
 		return invalid("at_ms must not be negative")
 	}
+	if ev.GetItemId() != "" {
+		if err := gamedata.Items().CheckItem(ev.GetItemId(), 1); err != nil {
+			return invalid("item_id: %s", gamemesh.MessageOf(err))
+		}
+	}
 	return nil
 }
 
-// ruleEvent is the event as the rules see it: {kind, count?, level?}.
+// ruleEvent is the event as the rules see it: {kind, count?, level?, item?}.
 func ruleEvent(ev *gamev1.GameEvent) map[string]any {
 	m := map[string]any{"kind": ev.GetKind()}
 	if ev.GetCount() > 0 {
@@ -50,6 +56,9 @@ func ruleEvent(ev *gamev1.GameEvent) map[string]any {
 	}
 	if ev.GetLevel() > 0 {
 		m["level"] = ev.GetLevel()
+	}
+	if ev.GetItemId() != "" {
+		m["item"] = ev.GetItemId()
 	}
 	return m
 }

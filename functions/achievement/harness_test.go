@@ -48,6 +48,26 @@ func (r poolRules) Evaluate(ctx context.Context, calls []achievement.RuleCall) (
 	return out, gen.String(), nil
 }
 
+// poolTemplates adapts luavm.Pool to mail.Templates, as internal/system does.
+type poolTemplates struct{ pool *luavm.Pool }
+
+func (p poolTemplates) Render(ctx context.Context, calls []mail.TemplateCall) ([]mail.Rendered, error) {
+	lc := make([]luavm.Call, len(calls))
+	for i, c := range calls {
+		lc[i] = luavm.Call{Fn: mail.RenderFunction, Args: c.Args()}
+	}
+	res, _, err := p.pool.CallBatch(ctx, mail.TemplatesModule, lc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mail.Rendered, len(res))
+	for i, x := range res {
+		out[i] = mail.NewRendered(x.Values, x.Err)
+	}
+	return out, nil
+}
+
+// startRules loads scripts/achievement and scripts/mail into a pool.
 func startRules(t *testing.T) poolRules {
 	t.Helper()
 	pool, err := luavm.New(luavm.Options{Required: luavm.RequiredExports})
@@ -58,12 +78,14 @@ func startRules(t *testing.T) poolRules {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pool.Close() })
-	b, err := luavm.LoadModule("../../scripts/achievement")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true}); err != nil {
-		t.Fatal(err)
+	for _, dir := range []string{"../../scripts/achievement", "../../scripts/mail"} {
+		b, err := luavm.LoadModule(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return poolRules{pool}
 }
@@ -170,13 +192,14 @@ func (e *env) start(t *testing.T, store gamemesh.Store, pub gamemesh.Publisher) 
 		func(context.Context, gamemesh.Request, *gamev1.PlayerExistsRequest) (*gamev1.PlayerExistsResponse, error) {
 			return &gamev1.PlayerExistsResponse{Exists: true}, nil
 		})})
-	m, err := mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: e.inv, Publisher: pub})
+	rules := startRules(t)
+	m, err := mail.New(mail.Config{}, mail.Deps{Store: store, Invoker: e.inv, Publisher: pub, Templates: poolTemplates(rules)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Register(e.reg)
 	e.app, err = achievement.New(achievement.Config{RetryDelay: 20 * time.Millisecond}, achievement.Deps{
-		Store: e.faulty, Invoker: e.gate, Rules: startRules(t), Pusher: e.pushes, Features: e.off,
+		Store: e.faulty, Invoker: e.gate, Rules: rules, Pusher: e.pushes, Features: e.off,
 	})
 	if err != nil {
 		t.Fatal(err)

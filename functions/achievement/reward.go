@@ -47,7 +47,12 @@ func (a *App) flush(ctx context.Context, p gamemesh.PlayerID, rec *progressRec) 
 	})
 }
 
-// sendReward sends u's reward to p through mail.send, as a service.
+// RewardTemplate is the mail template of reward mails (scripts/mail).
+const RewardTemplate = "achievement_reward"
+
+// sendReward sends u's reward to p through mail.send, as a service, as a
+// template mail (while Lua is unavailable, mail delivers it with a fallback
+// text: the reward is never held back by its text).
 func (a *App) sendReward(ctx context.Context, p gamemesh.PlayerID, u unlockRec) error {
 	items := make([]*gamev1.Item, len(u.Reward))
 	for i, it := range u.Reward {
@@ -55,8 +60,8 @@ func (a *App) sendReward(ctx context.Context, p gamemesh.PlayerID, u unlockRec) 
 	}
 	in := &gamev1.SendMailRequest{
 		To:          string(p),
-		Subject:     "Achievement: " + u.Title,
-		Body:        "You unlocked \"" + u.Title + "\". Your reward is attached.",
+		Template:    RewardTemplate,
+		Params:      map[string]string{"title": u.Title},
 		Attachments: items,
 		RequestId:   RewardRequestID(p, u.ID),
 	}

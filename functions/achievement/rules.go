@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/gamedata"
 )
 
 // RulesModule and RuleFunction name the Lua module and export the rules run:
@@ -152,6 +153,9 @@ func parseReward(id string, v any) ([]itemRec, error) {
 		if !ok || count < 1 || count > maxRewardCount {
 			return nil, fmt.Errorf("unlock %s: reward %d: count must be an integer in [1, %d]", id, j, maxRewardCount)
 		}
+		if err := gamedata.Items().CheckItem(item, count); err != nil {
+			return nil, fmt.Errorf("unlock %s: reward %d: %s", id, j, gamemesh.MessageOf(err))
+		}
 		merged := false
 		for k := range items {
 			if items[k].ID == item {
@@ -161,6 +165,11 @@ func parseReward(id string, v any) ([]itemRec, error) {
 		}
 		if !merged {
 			items = append(items, itemRec{ID: item, Count: count})
+		}
+	}
+	for _, it := range items { // merged counts too
+		if err := gamedata.Items().CheckItem(it.ID, it.Count); err != nil {
+			return nil, fmt.Errorf("unlock %s: reward: %s", id, gamemesh.MessageOf(err))
 		}
 	}
 	return items, nil

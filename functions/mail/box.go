@@ -24,6 +24,29 @@ type box struct {
 	Grants []*grantRec `json:"grants,omitempty"`
 	// Sent are the recent sends to this box, oldest first.
 	Sent []sentRec `json:"sent,omitempty"`
+	// Bcast marks the server-wide mails this box has settled, by broadcast
+	// id: delivered, or not for this player (Retry 0), or not for it yet
+	// (its level is checked again from Retry on). Marks go with their
+	// broadcast's expiry.
+	Bcast map[string]bcastMark `json:"bcast,omitempty"`
+	// Granted are the recent mail.grant requests of this box, oldest first.
+	Granted []grantReq `json:"granted,omitempty"`
+}
+
+// bcastMark is a box's decision about one broadcast.
+type bcastMark struct {
+	// Exp is the broadcast's expiry (ms): the mark is dropped after it.
+	Exp int64 `json:"e"`
+	// Retry, when not 0, is when the player's level is checked again.
+	Retry int64 `json:"r,omitempty"`
+}
+
+// grantReq remembers one mail.grant, so that its retry grants nothing twice.
+type grantReq struct {
+	RequestID string `json:"request_id"`
+	GrantID   string `json:"grant_id"`
+	Digest    string `json:"digest"`
+	AtMs      int64  `json:"at_ms"`
 }
 
 type mailRec struct {
@@ -41,6 +64,13 @@ type mailRec struct {
 	// ClaimReq is the request id of the claim that took effect, so that the
 	// same request retried gets the same answer.
 	ClaimReq string `json:"claim_req,omitempty"`
+	// Bcast is the broadcast this mail was delivered from ("" for personal mail).
+	Bcast string `json:"bcast,omitempty"`
+	// Tpl and Params are kept while the mail's template could not be
+	// rendered (Lua unavailable): Subject and Body then hold a fallback
+	// text, and readers render it again.
+	Tpl    string            `json:"tpl,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 type itemRec struct {
@@ -97,6 +127,27 @@ func (b *box) sweep(now time.Time) {
 		i++
 	}
 	b.Sent = append([]sentRec(nil), b.Sent[i:]...)
+	i = 0
+	for i < len(b.Granted) && (b.Granted[i].AtMs < cutoff || len(b.Granted)-i > maxSentRecords) {
+		i++
+	}
+	b.Granted = append([]grantReq(nil), b.Granted[i:]...)
+	for id, m := range b.Bcast {
+		if now.UnixMilli() >= m.Exp {
+			delete(b.Bcast, id)
+		}
+	}
+}
+
+// expiredCount counts the mails of b that have expired.
+func (b *box) expiredCount(now time.Time) int {
+	n := 0
+	for _, m := range b.Mails {
+		if m.expired(now) {
+			n++
+		}
+	}
+	return n
 }
 
 // boxUpdate shapes the read-modify-write loop of a box.
@@ -133,14 +184,16 @@ func decodeBox(key string, val []byte, exists bool) (*box, error) {
 // run several times and must set its results afresh each time. A written box
 // is swept first. fn's error is returned as is, with nothing written. On
 // CONFLICT the box is re-read and fn decides again; a missing box is created
-// create-only.
-func (a *App) update(ctx context.Context, player gamemesh.PlayerID, fn func(b *box) (bool, error)) error {
+// create-only. It returns the box as stored after the call (as fn left it).
+func (a *App) update(ctx context.Context, player gamemesh.PlayerID, fn func(b *box) (bool, error)) (*box, error) {
 	key := boxKey(player)
+	var last *box
 	_, err := functions.Update(ctx, a.store, key, boxUpdate, func(cur []byte, exists bool) (*functions.Write, error) {
 		b, err := decodeBox(key, cur, exists)
 		if err != nil {
 			return nil, err
 		}
+		last = b
 		write, err := fn(b)
 		if err != nil || !write {
 			return nil, err
@@ -152,7 +205,10 @@ func (a *App) update(ctx context.Context, player gamemesh.PlayerID, fn func(b *b
 		}
 		return &functions.Write{Value: val}, nil
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return last, nil
 }
 
 func (m *mailRec) toProto() *gamev1.Mail {
@@ -166,6 +222,7 @@ func (m *mailRec) toProto() *gamev1.Mail {
 		ExpiresAtMs: m.ExpiresAtMs,
 		Read:        m.Read,
 		Claimed:     m.Claimed,
+		BroadcastId: m.Bcast,
 	}
 }
 

@@ -28,7 +28,7 @@ func (a *App) claim(ctx context.Context, req gamemesh.Request, in *gamev1.ClaimM
 		return nil, gamemesh.Errorf(gamemesh.CodeNotFound, "no such mail")
 	}
 	var claimed *mailRec
-	err = a.update(ctx, player, func(b *box) (bool, error) {
+	_, err = a.change(ctx, player, func(b *box) (bool, error) {
 		claimed = nil
 		m, err := a.findLive(b, in.GetMailId())
 		if err != nil {
@@ -44,8 +44,10 @@ func (a *App) claim(ctx context.Context, req gamemesh.Request, in *gamev1.ClaimM
 			}
 			return false, gamemesh.Errorf(gamemesh.CodeAlreadyDone, "already claimed")
 		}
-		m.Claimed, m.Read, m.GrantID, m.ClaimReq = true, true, grantIDFor(m.ID), req.ID
-		b.Grants = append(b.Grants, &grantRec{ID: m.GrantID, MailID: m.ID, Items: m.Items, Source: GrantSource})
+		if len(b.Grants) >= a.cfg.MaxPendingGrants {
+			return false, errTooManyGrants
+		}
+		b.claimMail(m, req.ID)
 		claimed = m
 		return true, nil
 	})
@@ -54,6 +56,16 @@ func (a *App) claim(ctx context.Context, req gamemesh.Request, in *gamev1.ClaimM
 	}
 	a.announce(ctx, player, claimed.GrantID)
 	return &gamev1.ClaimMailResponse{Items: itemsToProto(claimed.Items), GrantId: claimed.GrantID}, nil
+}
+
+// errTooManyGrants refuses a claim or grant while the inventory owner has
+// not applied the box's earlier grants.
+var errTooManyGrants = gamemesh.Errorf(gamemesh.CodeLimitReached, "too many grants waiting for the inventory, retry shortly")
+
+// claimMail marks m claimed by request reqID and queues its grant.
+func (b *box) claimMail(m *mailRec, reqID string) {
+	m.Claimed, m.Read, m.GrantID, m.ClaimReq = true, true, grantIDFor(m.ID), reqID
+	b.Grants = append(b.Grants, &grantRec{ID: m.GrantID, MailID: m.ID, Items: m.Items, Source: GrantSource})
 }
 
 // announce publishes a GrantsPendingEvent for player. It is best effort: the

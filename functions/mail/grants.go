@@ -49,7 +49,7 @@ func (a *App) ackGrants(ctx context.Context, _ gamemesh.Request, in *gamev1.AckG
 	for _, id := range in.GetGrantIds() {
 		acked[id] = true
 	}
-	err = a.update(ctx, player, func(b *box) (bool, error) {
+	_, err = a.update(ctx, player, func(b *box) (bool, error) {
 		kept := make([]*grantRec, 0, len(b.Grants))
 		for _, g := range b.Grants {
 			if !acked[g.ID] {

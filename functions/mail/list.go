@@ -75,11 +75,12 @@ func (a *App) list(ctx context.Context, req gamemesh.Request, in *gamev1.ListMai
 		}
 		before = seq
 	}
-	b, err := a.load(ctx, player)
+	b, err := a.change(ctx, player, func(*box) (bool, error) { return false, nil })
 	if err != nil {
 		return nil, err
 	}
 	now := a.now()
+	a.rerender(ctx, b.Mails)
 	out := &gamev1.ListMailResponse{}
 	var lastSeq int64
 	pageBytes := 0

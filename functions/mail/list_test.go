@@ -11,6 +11,7 @@ import (
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
+	"github.com/gamemesh/gamemesh/gamedata"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -145,8 +146,8 @@ func TestListPageBoundedInBytes(t *testing.T) {
 	bob := e.newPlayer(t)
 	body := strings.Repeat("x", mail.MaxBodyLen)
 	var items []*gamev1.Item
-	for i := range mail.DefaultMaxAttachments {
-		items = append(items, &gamev1.Item{Id: fmt.Sprintf("item_%02d_%s", i, strings.Repeat("z", 50)), Count: 1})
+	for _, id := range gamedata.Items().IDs()[:mail.DefaultMaxAttachments] {
+		items = append(items, &gamev1.Item{Id: id, Count: 1})
 	}
 	const n = 50
 	for i := range n {

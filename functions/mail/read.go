@@ -31,19 +31,20 @@ func (a *App) read(ctx context.Context, req gamemesh.Request, in *gamev1.ReadMai
 	if !gamemesh.ValidKeyPart(in.GetMailId()) {
 		return nil, gamemesh.Errorf(gamemesh.CodeNotFound, "no such mail")
 	}
-	var out *gamev1.Mail
-	err = a.update(ctx, player, func(b *box) (bool, error) {
+	var out *mailRec
+	_, err = a.change(ctx, player, func(b *box) (bool, error) {
 		m, err := a.findLive(b, in.GetMailId())
 		if err != nil {
 			return false, err
 		}
 		write := !m.Read
 		m.Read = true
-		out = m.toProto()
+		out = m
 		return write, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &gamev1.ReadMailResponse{Mail: out}, nil
+	a.rerender(ctx, []*mailRec{out})
+	return &gamev1.ReadMailResponse{Mail: out.toProto()}, nil
 }

@@ -49,11 +49,27 @@ func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMai
 	if err := a.checkRecipient(ctx, to); err != nil {
 		return nil, err
 	}
-
 	mailID := mailIDFor(to, sender, in.GetRequestId())
+	if req.Player != "" {
+		if err := a.spend(ctx, req.Player, to, in.GetRequestId()); err != nil {
+			if quotaRefusal(err) && a.delivered(ctx, to, sender, in.GetRequestId(), mailID) {
+				return &gamev1.SendMailResponse{MailId: mailID}, nil // a late retry of a mail that went out
+			}
+			return nil, err
+		}
+	}
+	txt, err := a.render(ctx, in.GetSubject(), in.GetBody(), in.GetTemplate(), in.GetParams())
+	if err != nil {
+		return nil, err
+	}
+	expires := a.now().Add(a.cfg.DefaultExpiry)
+	if err := a.listExpiry(ctx, to, expires.UnixMilli()); err != nil {
+		return nil, err
+	}
+
 	digest := digestOf(in)
 	var created *mailRec
-	err = a.update(ctx, to, func(b *box) (bool, error) {
+	_, err = a.update(ctx, to, func(b *box) (bool, error) {
 		created = nil
 		for _, s := range b.Sent {
 			if s.Sender == sender && s.RequestID == in.GetRequestId() {
@@ -73,8 +89,8 @@ func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMai
 		}
 		b.NextSeq++
 		created = &mailRec{
-			Seq: b.NextSeq, ID: mailID, From: sender, Subject: in.GetSubject(), Body: in.GetBody(), Items: items,
-			SentAtMs: now.UnixMilli(), ExpiresAtMs: now.Add(a.cfg.DefaultExpiry).UnixMilli(),
+			Seq: b.NextSeq, ID: mailID, From: sender, Subject: txt.subject, Body: txt.body, Tpl: txt.tpl, Params: txt.params,
+			Items: items, SentAtMs: now.UnixMilli(), ExpiresAtMs: expires.UnixMilli(),
 		}
 		b.Mails = append(b.Mails, created)
 		b.Sent = append(b.Sent, sentRec{Sender: sender, RequestID: in.GetRequestId(), MailID: mailID, Digest: digest, AtMs: now.UnixMilli()})
@@ -92,6 +108,24 @@ func (a *App) send(ctx context.Context, req gamemesh.Request, in *gamev1.SendMai
 		a.gameEvent(ctx, gamemesh.PlayerID(sender), mailID)
 	}
 	return &gamev1.SendMailResponse{MailId: mailID}, nil
+}
+
+// delivered reports whether the send (sender, requestID) already reached
+// to's box (best effort: false when the box cannot be read).
+func (a *App) delivered(ctx context.Context, to gamemesh.PlayerID, sender, requestID, mailID string) bool {
+	b, err := a.load(ctx, to)
+	if err != nil {
+		return false
+	}
+	if b.mail(mailID) != nil {
+		return true
+	}
+	for _, s := range b.Sent {
+		if s.Sender == sender && s.RequestID == requestID {
+			return true
+		}
+	}
+	return false
 }
 
 // GameEventsTopic carries game events (achievements consume them).
@@ -188,6 +222,10 @@ func digestOf(in *gamev1.SendMailRequest) string {
 	writeField(h, in.GetTo())
 	writeField(h, in.GetSubject())
 	writeField(h, in.GetBody())
+	if in.GetTemplate() != "" { // only then, so that older digests stay valid
+		writeField(h, in.GetTemplate())
+		writeField(h, paramsDigest(in.GetParams()))
+	}
 	for _, it := range in.GetAttachments() {
 		writeField(h, it.GetId())
 		_ = binary.Write(h, binary.BigEndian, it.GetCount())

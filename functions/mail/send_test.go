@@ -12,6 +12,7 @@ import (
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/mail"
+	"github.com/gamemesh/gamemesh/gamedata"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -82,8 +83,9 @@ func TestSendRefusesBadInput(t *testing.T) {
 	}
 	items := func(n int) []*gamev1.Item {
 		out := make([]*gamev1.Item, n)
+		ids := gamedata.Items().IDs()
 		for i := range out {
-			out[i] = &gamev1.Item{Id: "item" + string(rune('a'+i)), Count: 1}
+			out[i] = &gamev1.Item{Id: ids[i%len(ids)], Count: 1}
 		}
 		return out
 	}
@@ -123,7 +125,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 		// Larger than the route's MaxBody: refused by the registry before the handler.
 		{"body too large for route", alice, func(r *gamev1.SendMailRequest) { r.Body = strings.Repeat("b", 8<<10) }, gamemesh.CodeBodyTooLarge},
 		{"attachments too large for route", "", func(r *gamev1.SendMailRequest) {
-			for i := range 40 {
+			for i := range 100 {
 				r.Attachments = append(r.Attachments, &gamev1.Item{Id: strings.Repeat(string(rune('a'+i%26)), 64), Count: mail.DefaultMaxCount})
 			}
 		}, gamemesh.CodeBodyTooLarge},

@@ -51,26 +51,61 @@ func (a *App) checkSend(in *gamev1.SendMailRequest, fromPlayer bool) ([]itemRec,
 	if !validRequestID(in.GetRequestId()) {
 		return nil, invalid("request_id must be %d to %d printable characters", minRequestIDLen, maxRequestIDLen)
 	}
-	if !validText(in.GetSubject(), MaxSubjectLen, false) {
-		return nil, invalid("subject must be at most %d bytes of UTF-8 without control characters", MaxSubjectLen)
-	}
-	if !validText(in.GetBody(), MaxBodyLen, true) {
-		return nil, invalid("body must be at most %d bytes of UTF-8 without control characters other than newline", MaxBodyLen)
+	if err := checkContent(in.GetSubject(), in.GetBody(), in.GetTemplate(), in.GetParams()); err != nil {
+		return nil, err
 	}
 	atts := in.GetAttachments()
 	if len(atts) > 0 && fromPlayer {
 		return nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "players cannot attach items")
 	}
+	if in.GetTemplate() != "" && fromPlayer {
+		return nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "players cannot send template mail")
+	}
+	items, err := a.checkItems(atts)
+	if err != nil {
+		return nil, err
+	}
+	if in.GetSubject() == "" && in.GetBody() == "" && in.GetTemplate() == "" && len(items) == 0 {
+		return nil, invalid("empty mail")
+	}
+	return items, nil
+}
+
+// checkContent validates a mail's text: subject and body, or a template and
+// its parameters (then subject and body must be empty).
+func checkContent(subject, body, template string, params map[string]string) error {
+	if !validText(subject, MaxSubjectLen, false) {
+		return invalid("subject must be at most %d bytes of UTF-8 without control characters", MaxSubjectLen)
+	}
+	if !validText(body, MaxBodyLen, true) {
+		return invalid("body must be at most %d bytes of UTF-8 without control characters other than newline", MaxBodyLen)
+	}
+	if template == "" {
+		if len(params) > 0 {
+			return invalid("params need a template")
+		}
+		return nil
+	}
+	if subject != "" || body != "" {
+		return invalid("a template mail has no subject or body of its own")
+	}
+	return checkTemplate(template, params)
+}
+
+// checkItems validates attachments (or granted items) against the item
+// catalogue: known ids, counts from 1 to the item's stack cap and to
+// Config.MaxCount, each item once, at most Config.MaxAttachments.
+func (a *App) checkItems(atts []*gamev1.Item) ([]itemRec, error) {
 	if len(atts) > a.cfg.MaxAttachments {
 		return nil, invalid("at most %d attachments", a.cfg.MaxAttachments)
 	}
 	items := make([]itemRec, 0, len(atts))
 	seen := make(map[string]bool, len(atts))
 	for i, it := range atts {
-		if !gamemesh.ValidItemID(it.GetId()) {
-			return nil, invalid("attachment %d: item id must be 1 to 64 characters of [a-z0-9_.-]", i)
+		if err := a.items.CheckItem(it.GetId(), it.GetCount()); err != nil {
+			return nil, invalid("attachment %d: %s", i, gamemesh.MessageOf(err))
 		}
-		if it.GetCount() < 1 || it.GetCount() > a.cfg.MaxCount {
+		if it.GetCount() > a.cfg.MaxCount {
 			return nil, invalid("attachment %d: count must be 1 to %d", i, a.cfg.MaxCount)
 		}
 		if seen[it.GetId()] {
@@ -78,9 +113,6 @@ func (a *App) checkSend(in *gamev1.SendMailRequest, fromPlayer bool) ([]itemRec,
 		}
 		seen[it.GetId()] = true
 		items = append(items, itemRec{ID: it.GetId(), Count: it.GetCount()})
-	}
-	if in.GetSubject() == "" && in.GetBody() == "" && len(items) == 0 {
-		return nil, invalid("empty mail")
 	}
 	return items, nil
 }

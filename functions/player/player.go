@@ -96,4 +96,5 @@ func (a *App) Register(reg *functions.Registry) {
 		MaxBody: maxBody,
 	})
 	reg.Subscribe(AppName, gamemesh.Subscription{Topic: GrantsTopic, Handler: a.onGrantsPending})
+	a.registerProfile(reg)
 }

@@ -19,8 +19,8 @@ func (a *App) welcome(ctx context.Context, rec *gamev1.PlayerRecord) *gamev1.Pla
 	player := gamemesh.PlayerID(rec.GetPlayerId())
 	send := &gamev1.SendMailRequest{
 		To:          rec.GetPlayerId(),
-		Subject:     "Welcome",
-		Body:        "Welcome to the game. Here is a gift to start with.",
+		Template:    "welcome", // scripts/mail/templates.lua
+		Params:      map[string]string{"name": rec.GetName()},
 		Attachments: a.cfg.WelcomeGift,
 		RequestId:   "welcome-" + rec.GetPlayerId(),
 	}

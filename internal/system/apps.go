@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -33,6 +34,17 @@ type appPorts struct {
 	rules   achievement.Rules
 	welcome []*gamev1.Item
 	log     *slog.Logger
+	// templates render mail templates (nil: template mail goes out with its
+	// fallback text); jobs, when set, collects the apps' background jobs
+	// (the mail sweeper) for the composition to start and stop.
+	templates mail.Templates
+	jobs      *jobs
+}
+
+// job is a background task an app owns and the composition runs.
+type job interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
 }
 
 // registerApps builds the named function apps on p and registers them on reg:
@@ -47,7 +59,13 @@ func registerApps(reg *functions.Registry, names []string, p appPorts) error {
 		case "login":
 			app, err = login.New(login.Config{Secret: p.ticketSecret}, login.Deps{Store: p.store, Logger: p.log})
 		case "mail":
-			app, err = mail.New(mail.Config{}, mail.Deps{Store: p.store, Invoker: p.invoker, Publisher: p.pub, Pusher: p.pusher, Logger: p.log})
+			var m *mail.App
+			m, err = mail.New(mail.Config{}, mail.Deps{Store: p.store, Invoker: p.invoker, Publisher: p.pub, Pusher: p.pusher,
+				Templates: p.templates, Logger: p.log})
+			if err == nil && p.jobs != nil {
+				*p.jobs = append(*p.jobs, m.Sweeper(mail.SweeperConfig{}))
+			}
+			app = m
 		case "player":
 			app, err = player.New(player.Config{WelcomeGift: p.welcome}, player.Deps{Store: p.store, Invoker: p.invoker, Logger: p.log})
 		case "guild":

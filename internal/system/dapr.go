@@ -69,7 +69,8 @@ type DaprFunctions struct {
 	reg    *functions.Registry
 	config *dapr.ConfigSource
 	flags  *feature.Flags
-	lua    *Lua // nil unless achievement is served
+	lua    *Lua // nil unless achievement or mail is served
+	jobs   jobs
 	redis  *redis.Client
 	roster *redisdir.Roster
 	// announce keeps this process in the roster; stopReport ends its
@@ -117,20 +118,20 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		remote: dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})}
 	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
 	ports := appPorts{store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
-		features: f.flags, welcome: cfg.WelcomeGift, log: log}
+		features: f.flags, welcome: cfg.WelcomeGift, log: log, jobs: &f.jobs}
 	if slices.Contains(cfg.Only, "login") {
 		if ports.ticketSecret, err = ticketSecret(ctx, c); err != nil {
 			return nil, err
 		}
 	}
-	if slices.Contains(cfg.Only, "achievement") {
+	if slices.Contains(cfg.Only, "achievement") || slices.Contains(cfg.Only, "mail") {
 		// Lua bundles live in the shared store so every host follows the same ones.
 		f.lua, err = NewLua(LuaConfig{ScriptsDir: cfg.ScriptsDir}, LuaDeps{Store: dapr.NewStore(c, SharedStateStore),
 			Config: f.config, Logger: log.With("part", "lua")})
 		if err != nil {
 			return nil, fmt.Errorf("system: %w", err)
 		}
-		ports.rules = luaRules{f.lua}
+		ports.rules, ports.templates = luaRules{f.lua}, luaTemplates{f.lua}
 	}
 	if err = registerApps(f.reg, cfg.Only, ports); err != nil {
 		return nil, err
@@ -168,6 +169,9 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 	if err := f.app.Start(); err != nil {
 		return err
 	}
+	if err := f.jobs.start(ctx); err != nil {
+		return err
+	}
 	if err := f.announce.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
@@ -178,7 +182,7 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 func (f *DaprFunctions) Stop(ctx context.Context) error {
 	f.stopReport()
 	leaveRoster(ctx, f.announce, f.log)
-	err := errors.Join(f.app.Stop(ctx), f.flags.Stop(ctx))
+	err := errors.Join(f.jobs.stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
 	if f.lua != nil {
 		err = errors.Join(err, f.lua.Stop(ctx))
 	}

@@ -52,6 +52,7 @@ type Embedded struct {
 	announce  *directory.Announcer
 	subCtx    context.Context
 	cancel    context.CancelFunc
+	jobs      jobs // the apps' background jobs (mail sweeper)
 	// SecretSource says where the ticket secret came from (for the start log).
 	SecretSource string
 }
@@ -111,6 +112,7 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err := registerApps(e.reg, FunctionApps(), appPorts{
 		store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
 		features: e.flags, ticketSecret: secret, rules: luaRules{e.lua}, welcome: cfg.WelcomeGift, log: log,
+		templates: luaTemplates{e.lua}, jobs: &e.jobs,
 	}); err != nil {
 		return nil, err
 	}
@@ -160,6 +162,9 @@ func (e *Embedded) Start(ctx context.Context) error {
 			return fmt.Errorf("system: subscribing %s to %s: %w", s.Group, s.Topic, err)
 		}
 	}
+	if err := e.jobs.start(ctx); err != nil {
+		return err
+	}
 	if err := e.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
@@ -207,6 +212,9 @@ func (e *Embedded) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if err := e.jobs.stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if e.lua != nil {
 		if err := e.lua.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("lua: %w", err))

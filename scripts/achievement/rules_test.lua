@@ -2,7 +2,7 @@
 
 function test_new_player_progress()
   local p, u = on_event({kind = "monster_killed"}, nil)
-  expect.eq(p, {kills = 1, mails_sent = 0, level = 0, unlocked = {}})
+  expect.eq(p, {kills = 1, mails_sent = 0, level = 0, items_gained = 0, scales = 0, dungeons = 0, unlocked = {}})
   expect.eq(#u, 0)
 end
 
@@ -59,6 +59,54 @@ function test_bad_events_rejected()
   expect.error(function() on_event({kind = "monster_killed", count = 1.5}, nil) end, "must be an integer")
   expect.error(function() on_event({kind = "monster_killed", count = -3}, nil) end, "count must be in")
   expect.error(function() on_event({kind = "level_up"}, nil) end, "is missing")
+end
+
+function test_item_gained_tiers()
+  local p, u = on_event({kind = "item_gained", item = "wolf_pelt", count = 99}, nil)
+  expect.eq(#u, 0)
+  expect.eq(p.items_gained, 99)
+  p, u = on_event({kind = "item_gained", item = "bone"}, p)
+  expect.eq(#u, 1)
+  expect.eq(u[1].id, "items_100")
+  expect.eq(u[1].title, "Collector 100")
+  expect.eq(u[1].reward, {{kind = "grant", item = "potion", count = 5}})
+  p, u = on_event({kind = "item_gained", item = "bone", count = 900}, p)
+  expect.eq(u[1].id, "items_1000")
+  expect.eq(u[1].reward, {{kind = "grant", item = "potion", count = 50}})
+  p, u = on_event({kind = "item_gained", item = "bone", count = 5000}, p)
+  expect.eq(#u, 0, "each tier unlocks once")
+end
+
+function test_dragon_scales()
+  local p, u = on_event({kind = "item_gained", item = "dragon_scale", count = 4}, nil)
+  expect.eq(#u, 0)
+  p, u = on_event({kind = "item_gained", item = "iron_ore", count = 20}, p)
+  expect.eq(#u, 0, "other items do not count as scales")
+  expect.eq(p.scales, 4)
+  p, u = on_event({kind = "item_gained", item = "dragon_scale", count = 6}, p)
+  expect.eq(#u, 1)
+  expect.eq(u[1].id, "dragon_scales_10")
+  expect.eq(u[1].reward, {{kind = "grant", item = "gem", count = 10}})
+end
+
+function test_dungeon_tiers()
+  local p, u = on_event({kind = "dungeon_cleared"}, nil)
+  expect.eq(u[1].id, "dungeons_1")
+  expect.eq(u[1].reward, {{kind = "grant", item = "elixir", count = 1}})
+  p, u = on_event({kind = "dungeon_cleared", count = 8}, p)
+  expect.eq(#u, 0)
+  p, u = on_event({kind = "dungeon_cleared"}, p)
+  expect.eq(u[1].id, "dungeons_10")
+  expect.eq(u[1].reward, {{kind = "grant", item = "elixir", count = 3}})
+  p, u = on_event({kind = "dungeon_cleared", count = 100}, p)
+  expect.eq(u[1].id, "dungeons_50")
+  expect.eq(p.dungeons, 110)
+end
+
+function test_new_kinds_reject_bad_events()
+  expect.error(function() on_event({kind = "item_gained", count = 2}, nil) end, "is missing")
+  expect.error(function() on_event({kind = "item_gained", item = "bone", count = 0}, nil) end, "count must be in")
+  expect.error(function() on_event({kind = "dungeon_cleared", count = -1}, nil) end, "count must be in")
 end
 
 function test_self_test_passes()

@@ -31,14 +31,17 @@ type GameEvent struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// player_id is the player the event is about.
 	PlayerId string `protobuf:"bytes,2,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
-	// kind is 1 to 32 characters of [a-z0-9_], e.g. "monster_killed", "mail_sent", "level_up".
+	// kind is 1 to 32 characters of [a-z0-9_], e.g. "monster_killed", "mail_sent",
+	// "level_up", "item_gained", "dungeon_cleared".
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	// count is 0 (meaning 1) to 1 000 000, for counted kinds.
 	Count int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// level is 0 (absent) to 1 000 000, for "level_up".
 	Level int64 `protobuf:"varint,5,opt,name=level,proto3" json:"level,omitempty"`
 	// at_ms is when it happened (Unix milliseconds); informational.
-	AtMs          int64 `protobuf:"varint,6,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	AtMs int64 `protobuf:"varint,6,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	// item_id names the item of "item_gained" (count = how many); empty otherwise.
+	ItemId        string `protobuf:"bytes,7,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +116,13 @@ func (x *GameEvent) GetAtMs() int64 {
 		return x.AtMs
 	}
 	return 0
+}
+
+func (x *GameEvent) GetItemId() string {
+	if x != nil {
+		return x.ItemId
+	}
+	return ""
 }
 
 // Achievement is one unlocked achievement of a player.
@@ -399,14 +409,15 @@ var File_game_v1_achievement_proto protoreflect.FileDescriptor
 
 const file_game_v1_achievement_proto_rawDesc = "" +
 	"\n" +
-	"\x19game/v1/achievement.proto\x12\agame.v1\x1a\x12game/v1/mail.proto\"\x8d\x01\n" +
+	"\x19game/v1/achievement.proto\x12\agame.v1\x1a\x12game/v1/mail.proto\"\xa6\x01\n" +
 	"\tGameEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tplayer_id\x18\x02 \x01(\tR\bplayerId\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\x03R\x05count\x12\x14\n" +
 	"\x05level\x18\x05 \x01(\x03R\x05level\x12\x13\n" +
-	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xa7\x01\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\x12\x17\n" +
+	"\aitem_id\x18\a \x01(\tR\x06itemId\"\xa7\x01\n" +
 	"\vAchievement\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12$\n" +

@@ -78,16 +78,18 @@ func (x *Item) GetCount() int64 {
 
 // Mail is one mail as a player sees it.
 type Mail struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
-	Subject       string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
-	Body          string                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
-	Attachments   []*Item                `protobuf:"bytes,5,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	SentAtMs      int64                  `protobuf:"varint,6,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
-	ExpiresAtMs   int64                  `protobuf:"varint,7,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
-	Read          bool                   `protobuf:"varint,8,opt,name=read,proto3" json:"read,omitempty"`
-	Claimed       bool                   `protobuf:"varint,9,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	From        string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	Subject     string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Body        string                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	Attachments []*Item                `protobuf:"bytes,5,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	SentAtMs    int64                  `protobuf:"varint,6,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
+	ExpiresAtMs int64                  `protobuf:"varint,7,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	Read        bool                   `protobuf:"varint,8,opt,name=read,proto3" json:"read,omitempty"`
+	Claimed     bool                   `protobuf:"varint,9,opt,name=claimed,proto3" json:"claimed,omitempty"`
+	// broadcast_id is set on a server-wide mail: the broadcast it came from.
+	BroadcastId   string `protobuf:"bytes,10,opt,name=broadcast_id,json=broadcastId,proto3" json:"broadcast_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -185,6 +187,13 @@ func (x *Mail) GetClaimed() bool {
 	return false
 }
 
+func (x *Mail) GetBroadcastId() string {
+	if x != nil {
+		return x.BroadcastId
+	}
+	return ""
+}
+
 // SendMailRequest is the body of mail.send.
 type SendMailRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -193,7 +202,14 @@ type SendMailRequest struct {
 	Body        string                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
 	Attachments []*Item                `protobuf:"bytes,4,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// request_id makes the send idempotent: the same id from the same sender sends once.
-	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// template, when set (services only), names a mail template of the Lua
+	// module scripts/mail that renders subject and body from params; subject
+	// and body must then be empty. 1 to 32 characters of [a-z0-9_].
+	Template string `protobuf:"bytes,6,opt,name=template,proto3" json:"template,omitempty"`
+	// params are the template's parameters: at most 16, keys of 1 to 32
+	// characters of [a-z0-9_], values of at most 256 bytes of text.
+	Params        map[string]string `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -261,6 +277,20 @@ func (x *SendMailRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *SendMailRequest) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *SendMailRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
 }
 
 // SendMailResponse answers mail.send.
@@ -1114,7 +1144,10 @@ type BroadcastMailRequest struct {
 	// mailboxes (ms since the Unix epoch); 0 = the default mail expiry.
 	ExpiresAtMs int64 `protobuf:"varint,6,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
 	// from is the sender's name shown to players; empty = "system".
-	From          string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
+	From string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
+	// template and params render subject and body, as in SendMailRequest.
+	Template      string            `protobuf:"bytes,8,opt,name=template,proto3" json:"template,omitempty"`
+	Params        map[string]string `protobuf:"bytes,9,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1196,6 +1229,20 @@ func (x *BroadcastMailRequest) GetFrom() string {
 		return x.From
 	}
 	return ""
+}
+
+func (x *BroadcastMailRequest) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *BroadcastMailRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
 }
 
 // BroadcastMailResponse answers mail.broadcast.
@@ -1368,7 +1415,7 @@ const file_game_v1_mail_proto_rawDesc = "" +
 	"\x12game/v1/mail.proto\x12\agame.v1\",\n" +
 	"\x04Item\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf9\x01\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x9c\x02\n" +
 	"\x04Mail\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x18\n" +
@@ -1379,14 +1426,21 @@ const file_game_v1_mail_proto_rawDesc = "" +
 	"sent_at_ms\x18\x06 \x01(\x03R\bsentAtMs\x12\"\n" +
 	"\rexpires_at_ms\x18\a \x01(\x03R\vexpiresAtMs\x12\x12\n" +
 	"\x04read\x18\b \x01(\bR\x04read\x12\x18\n" +
-	"\aclaimed\x18\t \x01(\bR\aclaimed\"\x9f\x01\n" +
+	"\aclaimed\x18\t \x01(\bR\aclaimed\x12!\n" +
+	"\fbroadcast_id\x18\n" +
+	" \x01(\tR\vbroadcastId\"\xb4\x02\n" +
 	"\x0fSendMailRequest\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\tR\x02to\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\tR\x04body\x12/\n" +
 	"\vattachments\x18\x04 \x03(\v2\r.game.v1.ItemR\vattachments\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tR\trequestId\"+\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x12\x1a\n" +
+	"\btemplate\x18\x06 \x01(\tR\btemplate\x12<\n" +
+	"\x06params\x18\a \x03(\v2$.game.v1.SendMailRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"+\n" +
 	"\x10SendMailResponse\x12\x17\n" +
 	"\amail_id\x18\x01 \x01(\tR\x06mailId\"M\n" +
 	"\x0fListMailRequest\x12\x1d\n" +
@@ -1432,7 +1486,7 @@ const file_game_v1_mail_proto_rawDesc = "" +
 	"\bAudience\x12\x1b\n" +
 	"\tmin_level\x18\x01 \x01(\x03R\bminLevel\x12\x1b\n" +
 	"\tmax_level\x18\x02 \x01(\x03R\bmaxLevel\x120\n" +
-	"\x14registered_before_ms\x18\x03 \x01(\x03R\x12registeredBeforeMs\"\xfb\x01\n" +
+	"\x14registered_before_ms\x18\x03 \x01(\x03R\x12registeredBeforeMs\"\x95\x03\n" +
 	"\x14BroadcastMailRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\tR\x04body\x12/\n" +
@@ -1441,7 +1495,12 @@ const file_game_v1_mail_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x12\"\n" +
 	"\rexpires_at_ms\x18\x06 \x01(\x03R\vexpiresAtMs\x12\x12\n" +
-	"\x04from\x18\a \x01(\tR\x04from\":\n" +
+	"\x04from\x18\a \x01(\tR\x04from\x12\x1a\n" +
+	"\btemplate\x18\b \x01(\tR\btemplate\x12A\n" +
+	"\x06params\x18\t \x03(\v2).game.v1.BroadcastMailRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\":\n" +
 	"\x15BroadcastMailResponse\x12!\n" +
 	"\fbroadcast_id\x18\x01 \x01(\tR\vbroadcastId\"\x8c\x01\n" +
 	"\x11GrantItemsRequest\x12\x1b\n" +
@@ -1465,7 +1524,7 @@ func file_game_v1_mail_proto_rawDescGZIP() []byte {
 	return file_game_v1_mail_proto_rawDescData
 }
 
-var file_game_v1_mail_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_game_v1_mail_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_game_v1_mail_proto_goTypes = []any{
 	(*Item)(nil),                  // 0: game.v1.Item
 	(*Mail)(nil),                  // 1: game.v1.Mail
@@ -1490,24 +1549,28 @@ var file_game_v1_mail_proto_goTypes = []any{
 	(*BroadcastMailResponse)(nil), // 20: game.v1.BroadcastMailResponse
 	(*GrantItemsRequest)(nil),     // 21: game.v1.GrantItemsRequest
 	(*GrantItemsResponse)(nil),    // 22: game.v1.GrantItemsResponse
+	nil,                           // 23: game.v1.SendMailRequest.ParamsEntry
+	nil,                           // 24: game.v1.BroadcastMailRequest.ParamsEntry
 }
 var file_game_v1_mail_proto_depIdxs = []int32{
 	0,  // 0: game.v1.Mail.attachments:type_name -> game.v1.Item
 	0,  // 1: game.v1.SendMailRequest.attachments:type_name -> game.v1.Item
-	1,  // 2: game.v1.ListMailResponse.mails:type_name -> game.v1.Mail
-	1,  // 3: game.v1.ReadMailResponse.mail:type_name -> game.v1.Mail
-	0,  // 4: game.v1.ClaimMailResponse.items:type_name -> game.v1.Item
-	0,  // 5: game.v1.Grant.items:type_name -> game.v1.Item
-	11, // 6: game.v1.PendingGrantsResponse.grants:type_name -> game.v1.Grant
-	0,  // 7: game.v1.ClaimAllMailResponse.items:type_name -> game.v1.Item
-	0,  // 8: game.v1.BroadcastMailRequest.attachments:type_name -> game.v1.Item
-	18, // 9: game.v1.BroadcastMailRequest.audience:type_name -> game.v1.Audience
-	0,  // 10: game.v1.GrantItemsRequest.items:type_name -> game.v1.Item
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	23, // 2: game.v1.SendMailRequest.params:type_name -> game.v1.SendMailRequest.ParamsEntry
+	1,  // 3: game.v1.ListMailResponse.mails:type_name -> game.v1.Mail
+	1,  // 4: game.v1.ReadMailResponse.mail:type_name -> game.v1.Mail
+	0,  // 5: game.v1.ClaimMailResponse.items:type_name -> game.v1.Item
+	0,  // 6: game.v1.Grant.items:type_name -> game.v1.Item
+	11, // 7: game.v1.PendingGrantsResponse.grants:type_name -> game.v1.Grant
+	0,  // 8: game.v1.ClaimAllMailResponse.items:type_name -> game.v1.Item
+	0,  // 9: game.v1.BroadcastMailRequest.attachments:type_name -> game.v1.Item
+	18, // 10: game.v1.BroadcastMailRequest.audience:type_name -> game.v1.Audience
+	24, // 11: game.v1.BroadcastMailRequest.params:type_name -> game.v1.BroadcastMailRequest.ParamsEntry
+	0,  // 12: game.v1.GrantItemsRequest.items:type_name -> game.v1.Item
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_game_v1_mail_proto_init() }
@@ -1521,7 +1584,7 @@ func file_game_v1_mail_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_mail_proto_rawDesc), len(file_game_v1_mail_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -343,6 +343,116 @@ func (x *GrantsPendingEvent) GetPlayerId() string {
 	return ""
 }
 
+// PlayerProfileRequest is the body of player.profile (service use): the
+// public facts about a player that other functions filter on.
+type PlayerProfileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerProfileRequest) Reset() {
+	*x = PlayerProfileRequest{}
+	mi := &file_game_v1_player_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerProfileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerProfileRequest) ProtoMessage() {}
+
+func (x *PlayerProfileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerProfileRequest.ProtoReflect.Descriptor instead.
+func (*PlayerProfileRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PlayerProfileRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// PlayerProfileResponse answers player.profile.
+type PlayerProfileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// found is false when the player has no record yet (it never entered the
+	// game): level is then 1 and created_at_ms 0.
+	Found bool  `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	Level int64 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	// created_at_ms is when the record was created (the player's first entry).
+	CreatedAtMs   int64 `protobuf:"varint,3,opt,name=created_at_ms,json=createdAtMs,proto3" json:"created_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerProfileResponse) Reset() {
+	*x = PlayerProfileResponse{}
+	mi := &file_game_v1_player_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerProfileResponse) ProtoMessage() {}
+
+func (x *PlayerProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerProfileResponse.ProtoReflect.Descriptor instead.
+func (*PlayerProfileResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PlayerProfileResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *PlayerProfileResponse) GetLevel() int64 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *PlayerProfileResponse) GetCreatedAtMs() int64 {
+	if x != nil {
+		return x.CreatedAtMs
+	}
+	return 0
+}
+
 var File_game_v1_player_proto protoreflect.FileDescriptor
 
 const file_game_v1_player_proto_rawDesc = "" +
@@ -368,7 +478,13 @@ const file_game_v1_player_proto_rawDesc = "" +
 	"\aapplied\x18\x01 \x03(\v2\x0e.game.v1.GrantR\aapplied\x12-\n" +
 	"\x06player\x18\x02 \x01(\v2\x15.game.v1.PlayerRecordR\x06player\"1\n" +
 	"\x12GrantsPendingEvent\x12\x1b\n" +
-	"\tplayer_id\x18\x01 \x01(\tR\bplayerIdB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"3\n" +
+	"\x14PlayerProfileRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"g\n" +
+	"\x15PlayerProfileResponse\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x03R\x05level\x12\"\n" +
+	"\rcreated_at_ms\x18\x03 \x01(\x03R\vcreatedAtMsB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_player_proto_rawDescOnce sync.Once
@@ -382,21 +498,23 @@ func file_game_v1_player_proto_rawDescGZIP() []byte {
 	return file_game_v1_player_proto_rawDescData
 }
 
-var file_game_v1_player_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_game_v1_player_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_game_v1_player_proto_goTypes = []any{
-	(*GetPlayerRequest)(nil),    // 0: game.v1.GetPlayerRequest
-	(*PlayerRecord)(nil),        // 1: game.v1.PlayerRecord
-	(*GetPlayerResponse)(nil),   // 2: game.v1.GetPlayerResponse
-	(*ApplyGrantsRequest)(nil),  // 3: game.v1.ApplyGrantsRequest
-	(*ApplyGrantsResponse)(nil), // 4: game.v1.ApplyGrantsResponse
-	(*GrantsPendingEvent)(nil),  // 5: game.v1.GrantsPendingEvent
-	nil,                         // 6: game.v1.PlayerRecord.InventoryEntry
-	(*Grant)(nil),               // 7: game.v1.Grant
+	(*GetPlayerRequest)(nil),      // 0: game.v1.GetPlayerRequest
+	(*PlayerRecord)(nil),          // 1: game.v1.PlayerRecord
+	(*GetPlayerResponse)(nil),     // 2: game.v1.GetPlayerResponse
+	(*ApplyGrantsRequest)(nil),    // 3: game.v1.ApplyGrantsRequest
+	(*ApplyGrantsResponse)(nil),   // 4: game.v1.ApplyGrantsResponse
+	(*GrantsPendingEvent)(nil),    // 5: game.v1.GrantsPendingEvent
+	(*PlayerProfileRequest)(nil),  // 6: game.v1.PlayerProfileRequest
+	(*PlayerProfileResponse)(nil), // 7: game.v1.PlayerProfileResponse
+	nil,                           // 8: game.v1.PlayerRecord.InventoryEntry
+	(*Grant)(nil),                 // 9: game.v1.Grant
 }
 var file_game_v1_player_proto_depIdxs = []int32{
-	6, // 0: game.v1.PlayerRecord.inventory:type_name -> game.v1.PlayerRecord.InventoryEntry
+	8, // 0: game.v1.PlayerRecord.inventory:type_name -> game.v1.PlayerRecord.InventoryEntry
 	1, // 1: game.v1.GetPlayerResponse.player:type_name -> game.v1.PlayerRecord
-	7, // 2: game.v1.ApplyGrantsResponse.applied:type_name -> game.v1.Grant
+	9, // 2: game.v1.ApplyGrantsResponse.applied:type_name -> game.v1.Grant
 	1, // 3: game.v1.ApplyGrantsResponse.player:type_name -> game.v1.PlayerRecord
 	4, // [4:4] is the sub-list for method output_type
 	4, // [4:4] is the sub-list for method input_type
@@ -417,7 +535,7 @@ func file_game_v1_player_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_player_proto_rawDesc), len(file_game_v1_player_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,12 @@ import (
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
+// SpeechRoutes are the routes where a player speaks to other players, which
+// a muted player may not call: player-to-player mail, the guild notice, and
+// every chat route (the chat system has none yet; its routes are covered as
+// soon as they exist). internal/system guards them with SpeechGuard.
+func SpeechRoutes() []string { return []string{"mail.send", "guild.notice", "chat.*"} }
+
 // SpeechGuard is the functions.SpeechGuard of mutes: it asks login.status
 // (through Invoker, wherever login runs) whether the player is muted, and
 // refuses with MUTED, giving the reason and the end of the mute.

@@ -45,12 +45,17 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if isCtlScript(args) {
 		return runCtlScript(ctx, args, stdout, stderr)
 	}
+	if isCtlIDIP(args) {
+		return runCtlIDIP(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "gamemesh-data", "data `DIR` of \"gamemesh up\" whose config.json to read and write (embedded mode)")
 	redisAddr := fs.String("redis", "", "`host:port` of the Redis behind the Dapr configuration store (Dapr mode; password from $REDIS_PASSWORD)")
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline of the whole command")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	var iopts idipOpts
+	addIDIPFlags(fs, &iopts)
 	fs.Usage = func() { ctlUsage(fs) }
 	flags, pos := splitCtlArgs(fs, args)
 	if err := parse(fs, flags); err != nil {
@@ -62,6 +67,11 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "gamemesh ctl: use --data (embedded mode) or --redis (Dapr mode), not both")
 		return errUsage
 	}
+	if explicit["idip"] && explicit["redis"] {
+		fmt.Fprintln(stderr, "gamemesh ctl: use --idip (the IDIP API) or --redis (Dapr mode, direct), not both")
+		return errUsage
+	}
+	iopts.data = *dataDir
 	if *timeout <= 0 {
 		fmt.Fprintf(stderr, "gamemesh ctl: --timeout %v must be positive\n", *timeout)
 		return errUsage
@@ -84,7 +94,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	st, err := openCtlStore(ctx, *redisAddr, *dataDir, log)
+	st, err := openCtlStore(ctx, *redisAddr, *dataDir, iopts, log)
 	if err != nil {
 		return err
 	}
@@ -98,9 +108,12 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return err
 }
 
-// openCtlStore opens the Redis at redisAddr, or else the config file of
-// dataDir.
-func openCtlStore(ctx context.Context, redisAddr, dataDir string, log *slog.Logger) (ctlStore, error) {
+// openCtlStore opens the IDIP API when --idip is given, the Redis at
+// redisAddr, or else the config file of dataDir.
+func openCtlStore(ctx context.Context, redisAddr, dataDir string, o idipOpts, log *slog.Logger) (ctlStore, error) {
+	if o.url != "" {
+		return openIDIPStore(o)
+	}
 	if redisAddr != "" {
 		s, err := redisconfig.Open(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))
 		if err != nil {
@@ -150,6 +163,8 @@ func ctlUsage(fs *flag.FlagSet) {
 	for _, a := range ctlActions() {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(a.group+" "+a.verb+" "+a.args))
 	}
+	fmt.Fprintln(w, "  script push FILE...|DIR | script list [MODULE] | script rollback MODULE [GEN]   (ctl script -h)")
+	fmt.Fprintln(w, "  idip COMMAND [name=value ...]   ban, kick, mute, mail, grant, notice, online, player, audit... (ctl idip -h)")
 	fmt.Fprintln(w, "\nflags (before or after the command):")
 	fs.PrintDefaults()
 }

@@ -103,10 +103,11 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		return nil, err
 	}
 	f = &DaprFunctions{client: c, reg: functions.NewRegistry(), redis: rc, roster: redisRoster(rc)}
+	built := f // f is nil in the deferred func after a failed return
 	defer func() {
 		if err != nil {
-			if f.idip != nil {
-				_ = f.idip.close()
+			if built.idip != nil {
+				_ = built.idip.close()
 			}
 			_ = c.Close()
 			_ = rc.Close()

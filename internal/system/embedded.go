@@ -91,9 +91,10 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	e = &Embedded{cfg: cfg, log: log, reg: functions.NewRegistry(), SecretSource: source}
+	built := e // e is nil in the deferred func after a failed return
 	defer func() {
 		if err != nil {
-			e.close()
+			_ = built.close()
 		}
 	}()
 	if e.db, err = embedded.Open(DBPath(cfg.DataDir), embedded.Options{Logger: log.With("part", "store")}); err != nil {

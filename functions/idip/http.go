@@ -288,7 +288,8 @@ func (a *App) failure(name, serial string, at time.Time, err error) (int, []byte
 		a.log.Error("idip command failed", "command", name, "serial", serial, "err", err)
 	} else if code == gamemesh.CodeUnavailable || code == gamemesh.CodeDeadlineExceeded {
 		a.log.Warn("idip command failed", "command", name, "serial", serial, "err", err)
-		if cause := errors.Unwrap(err); cause != nil {
+		var ge *gamemesh.Error
+		if cause := errors.Unwrap(err); cause != nil && !errors.As(cause, &ge) {
 			msg = fmt.Sprintf("%s (%s)", msg, clip(cause.Error(), 300)) // operators, not players
 		}
 	}

@@ -290,17 +290,22 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	if err := app.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	w.app = app
+	w.cli = &idip.Client{URL: app.URL(), Token: testToken, Operator: "alice", HTTP: &http.Client{Transport: &http.Transport{}}}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
+		if err := stopWorld(w); err != nil {
 			t.Errorf("idip stop: %v", err)
 		}
 	})
-	w.app = app
-	w.cli = &idip.Client{URL: app.URL(), Token: testToken, Operator: "alice", HTTP: &http.Client{Transport: &http.Transport{}}}
-	t.Cleanup(w.cli.HTTP.CloseIdleConnections)
 	return w
+}
+
+// stopWorld closes the client's connections and stops the app.
+func stopWorld(w *world) error {
+	w.cli.HTTP.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return w.app.Stop(ctx)
 }
 
 // newPlayer creates an account through login.guest and returns its id and

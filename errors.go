@@ -42,6 +42,7 @@ const (
 	CodeTimeout          = gamev1.ErrorCode_ERROR_CODE_TIMEOUT
 	CodeSlowConsumer     = gamev1.ErrorCode_ERROR_CODE_SLOW_CONSUMER
 	CodeShuttingDown     = gamev1.ErrorCode_ERROR_CODE_SHUTTING_DOWN
+	CodeMuted            = gamev1.ErrorCode_ERROR_CODE_MUTED
 )
 
 // Error is an error with a client-facing code. Message is safe to show to a

@@ -42,6 +42,11 @@ type Config struct {
 	// i×Stagger/Players. 0 means 10 ms per bot, at most 2 s and at most a
 	// quarter of Duration.
 	Stagger time.Duration
+	// IDIP, when set, is the base URL of the IDIP API: an operator then
+	// calls IDIP commands during the run (see operator.go), with IDIPToken,
+	// one every OperatorEvery (DefaultOperatorEvery when 0).
+	IDIP, IDIPToken string
+	OperatorEvery   time.Duration
 }
 
 // withDefaults validates c and fills its zero values.
@@ -55,8 +60,13 @@ func (c Config) withDefaults() (Config, error) {
 		return c, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "gate address is required")
 	case c.HTTP == "":
 		return c, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "login HTTP base is required")
-	case c.MailEvery < 0 || c.CallTimeout < 0 || c.Stagger < 0:
+	case c.MailEvery < 0 || c.CallTimeout < 0 || c.Stagger < 0 || c.OperatorEvery < 0:
 		return c, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "intervals must not be negative")
+	case c.IDIP != "" && c.IDIPToken == "":
+		return c, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "the IDIP operator needs the admin token")
+	}
+	if c.OperatorEvery == 0 {
+		c.OperatorEvery = DefaultOperatorEvery
 	}
 	if c.Prefix == "" {
 		c.Prefix = "bot-" + gamemesh.NewID()[:8]

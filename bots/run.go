@@ -65,6 +65,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (Report, error) {
 			b.run(ctx, play, delay)
 		}()
 	}
+	if cfg.IDIP != "" {
+		op := newOperator(&cfg, rec, dir, hc, log)
+		wg.Go(func() { op.run(ctx, play) })
+	}
 	waitLogging(&wg, rec, log)
 	rep := rec.report(cfg.Players, time.Since(start))
 	log.Info("bots done", "logins_ok", rep.LoginsOK, "errors", rep.Errors, "pushes", rep.Pushes,

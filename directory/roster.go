@@ -47,6 +47,10 @@ const (
 	InfoStarted      = "started_at" // RFC 3339
 )
 
+// InfoLuaCanaryPrefix + module holds the Lua generation a process is trying
+// on a share of its calls ("number:hash"), while one is on canary.
+const InfoLuaCanaryPrefix = "lua-canary:"
+
 // DefaultMemberTTL is how long a member counts as alive after its last
 // announcement; announcers refresh at a third of it.
 const DefaultMemberTTL = 15 * time.Second

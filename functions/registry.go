@@ -42,6 +42,7 @@ type Registry struct {
 	apps     map[string]map[string]Method
 	subs     []gamemesh.Subscription
 	features atomic.Pointer[featuresRef] // nil: every app is on
+	speech   atomic.Pointer[speechRef]   // nil: nobody is muted
 }
 
 // featuresRef boxes a Features for the atomic pointer.
@@ -142,8 +143,9 @@ func (r *Registry) Subscriptions() []gamemesh.Subscription {
 
 // Call runs app.method on req with the registry's checks: unknown routes,
 // private methods called by a player, methods of a switched-off app (see
-// SetFeatures) and oversize bodies are refused with a clear error before the
-// handler runs. Transports (embedded Invoker, Dapr app
+// SetFeatures), oversize bodies and speech routes called by a muted player
+// (see SetSpeechGuard) are refused with a clear error before the handler
+// runs. Transports (embedded Invoker, Dapr app
 // server) call it so that every transport applies the same rules.
 func (r *Registry) Call(ctx context.Context, req gamemesh.Request) ([]byte, error) {
 	m, ok := r.Lookup(req.App, req.Method)
@@ -158,6 +160,9 @@ func (r *Registry) Call(ctx context.Context, req gamemesh.Request) ([]byte, erro
 	}
 	if len(req.Body) > m.MaxBody {
 		return nil, gamemesh.Errorf(gamemesh.CodeBodyTooLarge, "body of %d bytes exceeds %d for %s.%s", len(req.Body), m.MaxBody, req.App, req.Method)
+	}
+	if err := r.checkSpeech(ctx, req); err != nil {
+		return nil, err
 	}
 	return m.Handler(ctx, req)
 }

@@ -11,6 +11,10 @@ import (
 // onControl acts on a control message of the push topic. Malformed or
 // unknown ones are logged and dropped.
 func (g *Gate) onControl(ev gamemesh.Event, p *gamev1.PushEnvelope) {
+	if p.Route == directory.NoticeRoute {
+		g.onNotice(ev, p)
+		return
+	}
 	if p.Route != directory.KickRoute {
 		g.log.Warn("dropping unknown control message", "event", ev.ID, "route", p.Route)
 		return

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/gamemesh/gamemesh/bots"
+	"github.com/gamemesh/gamemesh/functions/idip"
 )
 
 // runBots drives simulated players and prints exactly one JSON line on stdout.
@@ -22,6 +24,9 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpBase := fs.String("http", "http://127.0.0.1:7101", "gate HTTP base for the guest login")
 	every := fs.Duration("mail-every", 2*time.Second, "how often each player sends a mail")
 	prefix := fs.String("prefix", "", "device id prefix (default: random per run, so every run makes new players)")
+	idipURL := fs.String("idip", "", "base `URL` of the IDIP API: an operator calls notice, mail all, grant and online during the run (idip.* routes)")
+	idipToken := fs.String("idip-token", "", "IDIP admin token (default $"+idip.TokenEnv+")")
+	idipEvery := fs.Duration("idip-every", bots.DefaultOperatorEvery, "interval between two IDIP commands of the operator")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -30,7 +35,11 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix}, log)
+	if *idipToken == "" {
+		*idipToken = os.Getenv(idip.TokenEnv)
+	}
+	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix,
+		IDIP: *idipURL, IDIPToken: *idipToken, OperatorEvery: *idipEvery}, log)
 	if err != nil {
 		return err
 	}

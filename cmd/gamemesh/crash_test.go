@@ -35,6 +35,7 @@ type upProcess struct {
 	cmd      *exec.Cmd
 	tcp      string // tcp://host:port
 	httpBase string // http://host:port
+	idip     string // the IDIP API's base URL
 	logs     *logTail
 }
 
@@ -55,12 +56,15 @@ func (l *logTail) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-var readyLine = regexp.MustCompile(`gamemesh up: ready.* tcp=(tcp://\S+) .* login=(http://[^/\s]+)/`)
+var (
+	readyLine = regexp.MustCompile(`gamemesh up: ready.* tcp=(tcp://\S+) .* login=(http://[^/\s]+)/`)
+	idipLine  = regexp.MustCompile(`gamemesh up: IDIP API" url=(http://\S+)`)
+)
 
 // startUp starts `gamemesh up` on dataDir with OS-chosen ports and waits for its ready line.
 func startUp(t *testing.T, bin, dataDir string) *upProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--scripts", "../../scripts")
+	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--idip", "127.0.0.1:0", "--scripts", "../../scripts")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,12 +74,16 @@ func startUp(t *testing.T, bin, dataDir string) *upProcess {
 	}
 	p := &upProcess{cmd: cmd, logs: &logTail{}}
 	ready := make(chan [2]string, 1)
+	idipReady := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			p.logs.add(sc.Text())
 			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
 				ready <- [2]string{m[1], m[2]}
+			}
+			if m := idipLine.FindStringSubmatch(sc.Text()); m != nil {
+				idipReady <- m[1]
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
@@ -92,6 +100,11 @@ func startUp(t *testing.T, bin, dataDir string) *upProcess {
 		p.tcp, p.httpBase = addrs[0], addrs[1]
 	case <-time.After(20 * time.Second):
 		t.Fatalf("gamemesh up did not become ready:\n%s", p.logs)
+	}
+	select {
+	case p.idip = <-idipReady:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("gamemesh up did not log its IDIP API:\n%s", p.logs)
 	}
 	return p
 }

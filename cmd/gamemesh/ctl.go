@@ -45,6 +45,9 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if isCtlScript(args) {
 		return runCtlScript(ctx, args, stdout, stderr)
 	}
+	if isCtlIDIP(args) {
+		return runCtlIDIP(ctx, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "gamemesh-data", "data `DIR` of \"gamemesh up\" whose config.json to read and write (embedded mode)")
@@ -52,6 +55,8 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	timeout := fs.Duration("timeout", 15*time.Second, "deadline of the whole command")
 	wait := fs.Duration("wait", 10*time.Second, "with --redis, how long a write waits for every running process to report it (0: do not wait)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	var iopts idipOpts
+	addIDIPFlags(fs, &iopts)
 	fs.Usage = func() { ctlUsage(fs) }
 	flags, pos := splitCtlArgs(fs, args)
 	if err := parse(fs, flags); err != nil {
@@ -63,6 +68,11 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "gamemesh ctl: use --data (embedded mode) or --redis (Dapr mode), not both")
 		return errUsage
 	}
+	if explicit["idip"] && explicit["redis"] {
+		fmt.Fprintln(stderr, "gamemesh ctl: use --idip (the IDIP API) or --redis (Dapr mode, direct), not both")
+		return errUsage
+	}
+	iopts.data = *dataDir
 	if *timeout <= 0 || *wait < 0 {
 		fmt.Fprintf(stderr, "gamemesh ctl: --timeout %v must be positive and --wait %v not negative\n", *timeout, *wait)
 		return errUsage
@@ -85,7 +95,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	st, err := openCtlStore(ctx, *redisAddr, *dataDir, *wait, log)
+	st, err := openCtlStore(ctx, *redisAddr, *dataDir, *wait, iopts, log)
 	if err != nil {
 		return err
 	}
@@ -99,9 +109,13 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return err
 }
 
-// openCtlStore opens the Redis at redisAddr, or else the config file of
-// dataDir.
-func openCtlStore(ctx context.Context, redisAddr, dataDir string, wait time.Duration, log *slog.Logger) (ctlStore, error) {
+// openCtlStore opens the IDIP API when --idip is given, the Redis at
+// redisAddr (waiting up to wait for every process to report a write), or
+// else the config file of dataDir.
+func openCtlStore(ctx context.Context, redisAddr, dataDir string, wait time.Duration, o idipOpts, log *slog.Logger) (ctlStore, error) {
+	if o.url != "" {
+		return openIDIPStore(o)
+	}
 	if redisAddr != "" {
 		s, err := redisconfig.Open(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))
 		if err != nil {
@@ -151,6 +165,8 @@ func ctlUsage(fs *flag.FlagSet) {
 	for _, a := range ctlActions() {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(a.group+" "+a.verb+" "+a.args))
 	}
+	fmt.Fprintln(w, "  script push FILE...|DIR | script list [MODULE] | script rollback MODULE [GEN]   (ctl script -h)")
+	fmt.Fprintln(w, "  idip COMMAND [name=value ...]   ban, kick, mute, mail, grant, notice, online, player, audit... (ctl idip -h)")
 	fmt.Fprintln(w, "\nflags (before or after the command):")
 	fs.PrintDefaults()
 }

@@ -62,7 +62,7 @@ func openFileStore(dataDir string, log *slog.Logger) (*fileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return &fileStore{fc: fc, lock: path + ".lock"}, nil
+	return &fileStore{fc: fc, lock: system.ConfigLockPath(abs)}, nil
 }
 
 func (s *fileStore) Get(ctx context.Context, keys []string) (map[string]gamemesh.ConfigItem, error) {
@@ -86,7 +86,7 @@ func (s *fileStore) Prefixed(ctx context.Context, prefix string) (map[string]gam
 }
 
 func (s *fileStore) Set(ctx context.Context, key, value string) (string, error) {
-	unlock, err := lockFile(ctx, s.lock, lockPoll)
+	unlock, err := system.LockFile(ctx, s.lock, lockPoll)
 	if err != nil {
 		return "", fmt.Errorf("locking %s: %w", s.lock, err)
 	}

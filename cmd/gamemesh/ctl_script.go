@@ -21,6 +21,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/embedded"
+	"github.com/gamemesh/gamemesh/functions/idip"
 	"github.com/gamemesh/gamemesh/internal/system"
 	"github.com/gamemesh/gamemesh/luavm"
 )
@@ -44,6 +45,7 @@ func isCtlScript(args []string) bool {
 type scriptOpts struct {
 	data, redis, by, level string
 	timeout                time.Duration
+	idip                   idipOpts
 }
 
 func scriptFlagSet(stderr io.Writer) (*flag.FlagSet, *scriptOpts) {
@@ -51,12 +53,14 @@ func scriptFlagSet(stderr io.Writer) (*flag.FlagSet, *scriptOpts) {
 	fs := flag.NewFlagSet("ctl script", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.data, "data", "gamemesh-data", "data `DIR` of \"gamemesh up\" (embedded mode)")
-	fs.StringVar(&o.redis, "redis", "", "Dapr mode: not supported by ctl script yet")
+	fs.StringVar(&o.redis, "redis", "", "Dapr mode: not supported by ctl script; use --idip (the IDIP API publishes the bundle)")
+	addIDIPFlags(fs, &o.idip)
 	fs.StringVar(&o.by, "by", defaultBy(), "who pushes or rolls back, recorded in the history")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline of the whole command")
 	fs.StringVar(&o.level, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gamemesh ctl script push FILE...|DIR | list [MODULE] | rollback MODULE [GEN]  [flags]")
+		fmt.Fprintln(stderr, "Embedded mode: --data (the running up, or its files). Dapr mode: --idip URL (token from $"+idip.TokenEnv+").")
 		fs.PrintDefaults()
 	}
 	return fs, o
@@ -83,6 +87,7 @@ func runCtlScript(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	pos = pos[1:] // "script"
+	o.idip.data = o.data
 	if err := checkScriptArgs(pos, o); err != nil {
 		fmt.Fprintf(stderr, "gamemesh ctl script: %v\n", err)
 		fs.Usage()
@@ -98,13 +103,13 @@ func runCtlScript(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "push":
 		err = scriptPush(ctx, o, pos[1:], stdout, log)
 	case "list":
-		err = withScriptOps(ctx, o.data, log, func(ops scriptOps) error { return scriptList(ctx, ops, pos[1:], stdout) })
+		err = o.withOps(ctx, log, func(ops scriptOps) error { return scriptList(ctx, ops, pos[1:], stdout) })
 	case "rollback":
 		number := 0
 		if len(pos) == 3 {
 			number, _ = strconv.Atoi(pos[2])
 		}
-		err = withScriptOps(ctx, o.data, log, func(ops scriptOps) error {
+		err = o.withOps(ctx, log, func(ops scriptOps) error {
 			gen, err := ops.Rollback(ctx, pos[1], number, o.by)
 			if err != nil {
 				return err
@@ -136,7 +141,7 @@ func (e *scriptCmdError) Unwrap() error { return e.err }
 // checkScriptArgs refuses bad arguments before anything is opened.
 func checkScriptArgs(pos []string, o *scriptOpts) error {
 	if o.redis != "" {
-		return errors.New("Dapr mode (--redis) is not supported by ctl script yet; use --data with gamemesh up")
+		return errors.New("ctl script does not write Redis (--redis): in Dapr mode use --idip URL, the IDIP API publishes the bundle")
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout %v must be positive", o.timeout)
@@ -188,7 +193,7 @@ func scriptPush(ctx context.Context, o *scriptOpts, paths []string, out io.Write
 	if err := checkBundle(ctx, b, log); err != nil {
 		return gamemesh.Wrap(gamemesh.CodeInvalidArgument, err, "push refused: "+gamemesh.MessageOf(err))
 	}
-	return withScriptOps(ctx, o.data, log, func(ops scriptOps) error {
+	return o.withOps(ctx, log, func(ops scriptOps) error {
 		gen, err := ops.Push(ctx, b, o.by)
 		if err != nil {
 			return err
@@ -238,6 +243,19 @@ func scriptList(ctx context.Context, ops scriptOps, args []string, out io.Writer
 		}
 	}
 	return tw.Flush()
+}
+
+// withOps runs fn through the IDIP API when --idip is given, else against
+// the data directory (withScriptOps).
+func (o *scriptOpts) withOps(ctx context.Context, log *slog.Logger, fn func(scriptOps) error) error {
+	if o.idip.url == "" {
+		return withScriptOps(ctx, o.data, log, fn)
+	}
+	cli, err := o.idip.client()
+	if err != nil {
+		return err
+	}
+	return fn(&idipScriptOps{opts: o.idip, cli: cli})
 }
 
 // withScriptOps runs fn against the admin endpoint of the `up` running on

@@ -17,11 +17,12 @@ import (
 func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fn", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	only := fs.String("only", strings.Join(system.FunctionApps(), ","), "function apps to serve, comma-separated")
+	only := fs.String("only", strings.Join(system.FunctionApps(), ","), "function apps to serve, comma-separated (also: "+strings.Join(system.OptionalApps(), ",")+", served only when named)")
 	appAddr := fs.String("app-addr", "127.0.0.1:50051", "app channel listen address (the sidecar's --app-port)")
 	routes := fs.String("routes", "", "app=daprAppID,... for calls to functions served elsewhere (default: all on app id \"functions\")")
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
-	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>)")
+	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>, idip-<hostname> for --only idip)")
+	idipAddr := fs.String("idip-addr", system.DefaultIDIPAddr, "listen address of the IDIP API when --only names idip (admin token: secret "+system.IDIPTokenSecretName+")")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -41,7 +42,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts,
-		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword)}, log)
+		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), IDIPAddr: *idipAddr}, log)
 	if err != nil {
 		return err
 	}
@@ -50,6 +51,9 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log.Info("gamemesh fn: serving", "apps", apps, "app_channel", f.Addr())
+	if api := f.IDIP(); api != nil {
+		log.Info("gamemesh fn: IDIP API", "url", api.URL())
+	}
 	<-ctx.Done()
 	return stopWithin(f.Stop, 10*time.Second)
 }

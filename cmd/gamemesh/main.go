@@ -31,9 +31,9 @@ func commands() []command {
 	return []command{
 		{"up", "run gate + all functions in one process on embedded storage", runUp},
 		{"bots", "drive simulated players against a running backend; prints one JSON line", runBots},
-		{"fn", "serve function apps (login, mail, player, guild, achievement) as one Dapr app behind its sidecar", runFn},
+		{"fn", "serve function apps (login, mail, player, guild, achievement; idip when named) as one Dapr app behind its sidecar", runFn},
 		{"gate", "run a gate whose function calls go through its Dapr sidecar", runGate},
-		{"ctl", "switch features on/off and change live settings (embedded data dir or Redis)", runCtl},
+		{"ctl", "switch features, change settings, push Lua, run IDIP commands (data dir, Redis or --idip)", runCtl},
 	}
 }
 

@@ -23,6 +23,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder (modules published at first start)")
 	watch := fs.Bool("watch-scripts", false, "development: publish edited Lua modules as new generations when their files change")
+	idipAddr := fs.String("idip", system.DefaultIDIPAddr, "listen address of the operators' IDIP API (\"\" disables); its token is generated into the data dir")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -36,9 +37,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
-		DataDir: abs,
-		Gate:    gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
-		Lua:     system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
+		DataDir:  abs,
+		Gate:     gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+		Lua:      system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
+		IDIPAddr: *idipAddr,
 	}, log)
 	if err != nil {
 		return err
@@ -52,6 +54,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("gamemesh up: ready",
 		"tcp", "tcp://"+g.Addr(), "ws", g.WSURL(), "login", "http://"+g.HTTPAddr()+"/v1/login/guest",
 		"try", fmt.Sprintf("go run ./cmd/gamemesh bots -n 200 -d 30s --addr tcp://%s --http http://%s", g.Addr(), g.HTTPAddr()))
+	if api := node.IDIP(); api != nil {
+		log.Info("gamemesh up: IDIP API", "url", api.URL(), "token_file", node.IDIPTokenSource,
+			"try", fmt.Sprintf("GAMEMESH_IDIP_TOKEN=$(cat %s) go run ./cmd/gamemesh ctl --idip %s idip online", system.IDIPTokenPath(abs), api.URL()))
+	}
 	<-ctx.Done()
 	log.Info("gamemesh up: stopping")
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

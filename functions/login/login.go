@@ -91,6 +91,18 @@ func (a *App) Register(reg *functions.Registry) {
 		Handler: functions.Typed(func() *gamev1.UnbanRequest { return new(gamev1.UnbanRequest) }, a.unban),
 		MaxBody: maxBodyPlayer,
 	})
+	reg.Handle(AppName, "mute", functions.Method{
+		Handler: functions.Typed(func() *gamev1.MuteRequest { return new(gamev1.MuteRequest) }, a.mute),
+		MaxBody: maxBodyBan,
+	})
+	reg.Handle(AppName, "unmute", functions.Method{
+		Handler: functions.Typed(func() *gamev1.UnmuteRequest { return new(gamev1.UnmuteRequest) }, a.unmute),
+		MaxBody: maxBodyPlayer,
+	})
+	reg.Handle(AppName, "status", functions.Method{
+		Handler: functions.Typed(func() *gamev1.AccountStatusRequest { return new(gamev1.AccountStatusRequest) }, a.status),
+		MaxBody: maxBodyPlayer,
+	})
 	reg.Handle(AppName, "exists", functions.Method{
 		Handler: functions.Typed(func() *gamev1.PlayerExistsRequest { return new(gamev1.PlayerExistsRequest) }, a.exists),
 		MaxBody: maxBodyPlayer,

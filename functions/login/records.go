@@ -27,9 +27,10 @@ type accountRecord struct {
 	Device      string            `json:"device"` // sha256 hex of the device id
 	CreatedAtMs int64             `json:"created_at_ms"`
 	Ban         *banRecord        `json:"ban,omitempty"`
+	Mute        *banRecord        `json:"mute,omitempty"`
 }
 
-// banRecord is a ban on an account; UntilMs 0 means forever.
+// banRecord is a ban (or a mute) on an account; UntilMs 0 means forever.
 type banRecord struct {
 	Reason  string `json:"reason"`
 	UntilMs int64  `json:"until_ms"`

@@ -11,14 +11,21 @@ import (
 	"github.com/gamemesh/gamemesh/functions"
 	"github.com/gamemesh/gamemesh/functions/achievement"
 	"github.com/gamemesh/gamemesh/functions/guild"
+	"github.com/gamemesh/gamemesh/functions/idip"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
-// FunctionApps lists the function apps gamemesh ships.
+// FunctionApps lists the function apps gamemesh ships: what `gamemesh fn`
+// serves by default, and the apps every caller routes.
 func FunctionApps() []string { return []string{"login", "mail", "player", "guild", "achievement"} }
+
+// OptionalApps are served only when named (`gamemesh fn --only idip`): the
+// IDIP API needs its own listener and admin token, and nothing calls it
+// through the mesh.
+func OptionalApps() []string { return []string{idip.AppName} }
 
 // appPorts is what the function apps are built on; each composition (embedded
 // or Dapr) fills it with its own adapters.
@@ -50,7 +57,12 @@ type job interface {
 // registerApps builds the named function apps on p and registers them on reg:
 // the one place where apps are constructed, whichever mode runs them.
 func registerApps(reg *functions.Registry, names []string, p appPorts) error {
+	// Muted players may not speak: the guard asks login wherever it runs.
+	reg.SetSpeechGuard(login.SpeechGuard{Invoker: p.invoker, Logger: p.log.With("part", "mute")}, login.SpeechRoutes()...)
 	for _, name := range names {
+		if name == idip.AppName {
+			continue // an HTTP API, not registry methods: see idip.go
+		}
 		var (
 			app interface{ Register(*functions.Registry) }
 			err error
@@ -84,14 +96,16 @@ func registerApps(reg *functions.Registry, names []string, p appPorts) error {
 	return nil
 }
 
-// validApps checks names against FunctionApps; empty means all of them.
+// validApps checks names against FunctionApps and OptionalApps; empty
+// means all of FunctionApps.
 func validApps(names []string) ([]string, error) {
 	if len(names) == 0 {
 		return FunctionApps(), nil
 	}
+	known := append(FunctionApps(), OptionalApps()...)
 	for _, a := range names {
-		if !slices.Contains(FunctionApps(), a) {
-			return nil, fmt.Errorf("system: unknown function app %q (have %v)", a, FunctionApps())
+		if !slices.Contains(known, a) {
+			return nil, fmt.Errorf("system: unknown function app %q (have %v)", a, known)
 		}
 	}
 	return names, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/idip"
 	"github.com/gamemesh/gamemesh/gate"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/ticket"
@@ -60,6 +61,9 @@ type DaprFunctionsConfig struct {
 	ID string
 	// RedisAddr and RedisPassword reach the Redis of the roster (required).
 	RedisAddr, RedisPassword string
+	// IDIPAddr is where the IDIP API listens when "idip" is in Only
+	// (DefaultIDIPAddr when empty).
+	IDIPAddr string
 }
 
 // DaprFunctions is a running `gamemesh fn`: function apps served through a sidecar.
@@ -78,6 +82,7 @@ type DaprFunctions struct {
 	announce   *directory.Announcer
 	stopReport func()
 	log        *slog.Logger
+	idip       *daprIDIP // nil unless idip is served
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -100,8 +105,12 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		return nil, err
 	}
 	f = &DaprFunctions{client: c, reg: functions.NewRegistry(), redis: rc, roster: redisRoster(rc), log: log}
+	built := f // f is nil in the deferred func after a failed return
 	defer func() {
 		if err != nil {
+			if built.idip != nil {
+				_ = built.idip.close()
+			}
 			_ = c.Close()
 			_ = rc.Close()
 		}
@@ -136,14 +145,23 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	if err = registerApps(f.reg, cfg.Only, ports); err != nil {
 		return nil, err
 	}
+	if slices.Contains(cfg.Only, idip.AppName) {
+		if f.idip, err = newDaprIDIP(ctx, c, cfg, ports, dir, f.roster, f.flags, log); err != nil {
+			return nil, err
+		}
+	}
 	f.app, err = dapr.NewApp(dapr.AppOptions{Registry: f.reg, Address: cfg.AppAddr, PubSub: PubSub,
 		AppToken: os.Getenv(dapr.EnvAppAPIToken), Logger: log.With("part", "app")})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	apps := strings.Join(cfg.Only, ",")
+	kind := directory.KindFunctions
+	if apps == idip.AppName {
+		kind = directory.KindIDIP
+	}
 	f.announce, f.stopReport = newAnnouncer(f.roster, rosterMember{
-		member: directory.Member{ID: memberID(directory.KindFunctions, cfg.ID), Kind: directory.KindFunctions},
+		member: directory.Member{ID: memberID(kind, cfg.ID), Kind: kind},
 		flags:  f.flags, lua: f.lua, extra: func() map[string]string { return map[string]string{"apps": apps} },
 	}, log)
 	return f, nil
@@ -175,14 +193,31 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 	if err := f.announce.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
+	if f.idip != nil {
+		if err := f.idip.app.Start(ctx); err != nil {
+			return fmt.Errorf("system: %w", err)
+		}
+	}
 	return nil
+}
+
+// IDIP returns the operators' API when "idip" is served (else nil).
+func (f *DaprFunctions) IDIP() *idip.App {
+	if f.idip == nil {
+		return nil
+	}
+	return f.idip.app
 }
 
 // Stop leaves the roster, stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
+	var err error
+	if f.idip != nil {
+		err = f.idip.stop(ctx)
+	}
 	f.stopReport()
 	leaveRoster(ctx, f.announce, f.log)
-	err := errors.Join(f.jobs.stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
+	err = errors.Join(err, f.jobs.stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
 	if f.lua != nil {
 		err = errors.Join(err, f.lua.Stop(ctx))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/idip"
 	"github.com/gamemesh/gamemesh/gate"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/ticket"
@@ -28,6 +29,10 @@ type EmbeddedConfig struct {
 	WelcomeGift []*gamev1.Item
 	// Lua configures the Lua runtime (scripts folder, watch, budgets).
 	Lua LuaConfig
+	// IDIPAddr is where the operators' IDIP API listens ("" serves none;
+	// `gamemesh up` defaults to DefaultIDIPAddr). Its admin token is
+	// generated into the data directory (IDIPTokenPath) on first start.
+	IDIPAddr string
 }
 
 // DefaultWelcomeGift is what a new player finds in its mailbox.
@@ -50,11 +55,14 @@ type Embedded struct {
 	gate      *gate.Gate
 	roster    *directory.MemoryRoster
 	announce  *directory.Announcer
+	idip      *idip.App // nil without IDIPAddr
 	subCtx    context.Context
 	cancel    context.CancelFunc
 	jobs      jobs // the apps' background jobs (mail sweeper)
 	// SecretSource says where the ticket secret came from (for the start log).
 	SecretSource string
+	// IDIPTokenSource says where the IDIP admin token is (for the start log).
+	IDIPTokenSource string
 }
 
 // DBPath names the bbolt file in a data directory.
@@ -84,9 +92,10 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	e = &Embedded{cfg: cfg, log: log, reg: functions.NewRegistry(), SecretSource: source}
+	built := e // e is nil in the deferred func after a failed return
 	defer func() {
 		if err != nil {
-			e.close()
+			_ = built.close()
 		}
 	}()
 	if e.db, err = embedded.Open(DBPath(cfg.DataDir), embedded.Options{Logger: log.With("part", "store")}); err != nil {
@@ -103,17 +112,20 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	store, pub := e.db.Store(), e.db.Publisher()
 	luaCfg := cfg.Lua
 	luaCfg.AdminFile = LuaAdminPath(cfg.DataDir)
-	if e.lua, err = NewLua(luaCfg, LuaDeps{Store: store, Config: e.config, ConfigWriter: e.config, Logger: log.With("part", "lua")}); err != nil {
+	// Writers of the config file (Lua activations, IDIP) take ctl's lock.
+	locked := lockedFileConfig{fc: e.config, lock: ConfigLockPath(cfg.DataDir)}
+	if e.lua, err = NewLua(luaCfg, LuaDeps{Store: store, Config: e.config, ConfigWriter: luaWriter{set: locked.Set}, Logger: log.With("part", "lua")}); err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
 
-	if err := registerApps(e.reg, FunctionApps(), appPorts{
+	ports := appPorts{
 		store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
 		features: e.flags, ticketSecret: secret, rules: luaRules{e.lua}, welcome: cfg.WelcomeGift, log: log,
 		templates: luaTemplates{e.lua}, jobs: &e.jobs,
-	}); err != nil {
+	}
+	if err := registerApps(e.reg, FunctionApps(), ports); err != nil {
 		return nil, err
 	}
 
@@ -138,6 +150,11 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	e.roster = directory.NewMemoryRoster(0)
+	if cfg.IDIPAddr != "" {
+		if e.idip, e.IDIPTokenSource, err = embeddedIDIP(e, ports, dir, locked); err != nil {
+			return nil, err
+		}
+	}
 	var stopReport func()
 	e.announce, stopReport = newAnnouncer(e.roster, rosterMember{
 		member: directory.Member{ID: cfg.Gate.ID, Kind: directory.KindGate},
@@ -171,8 +188,16 @@ func (e *Embedded) Start(ctx context.Context) error {
 	if err := e.announce.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
+	if e.idip != nil {
+		if err := e.idip.Start(ctx); err != nil {
+			return fmt.Errorf("system: %w", err)
+		}
+	}
 	return nil
 }
+
+// IDIP returns the operators' API (nil when EmbeddedConfig.IDIPAddr is empty).
+func (e *Embedded) IDIP() *idip.App { return e.idip }
 
 // Roster returns the roster of running processes (in embedded mode: this
 // one, announced as its gate).
@@ -188,6 +213,11 @@ func (e *Embedded) Registry() *functions.Registry { return e.reg }
 // then closes the files. Every acknowledged change is already on disk.
 func (e *Embedded) Stop(ctx context.Context) error {
 	var errs []error
+	if e.idip != nil {
+		if err := e.idip.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("idip: %w", err))
+		}
+	}
 	if e.announce != nil {
 		leaveRoster(ctx, e.announce, e.log)
 	}

@@ -49,6 +49,9 @@ func (m rosterMember) report() map[string]string {
 			if g, ok := m.lua.Pool().Active(mod); ok {
 				info[directory.InfoLuaPrefix+mod] = strconv.Itoa(g.Number) + ":" + g.Hash
 			}
+			if g, ok := m.lua.Pool().Canary(mod); ok {
+				info[directory.InfoLuaCanaryPrefix+mod] = strconv.Itoa(g.Number) + ":" + g.Hash
+			}
 		}
 	}
 	if m.online != nil {

@@ -89,6 +89,72 @@ func (x *KickSession) GetReason() string {
 	return ""
 }
 
+// ServerNotice is an operator's notice to every online player. On a gate's
+// push topic it is the body of the control route "gate.notice" (the envelope's
+// player_id is empty); the gate pushes it to each of its sessions as
+// "system.notice" with the same body. id is stable across retries, so a
+// client shows a notice once.
+type ServerNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Text  string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// sent_at_ms is when the operator sent it (ms since the Unix epoch).
+	SentAtMs      int64 `protobuf:"varint,3,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerNotice) Reset() {
+	*x = ServerNotice{}
+	mi := &file_game_v1_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerNotice) ProtoMessage() {}
+
+func (x *ServerNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerNotice.ProtoReflect.Descriptor instead.
+func (*ServerNotice) Descriptor() ([]byte, []int) {
+	return file_game_v1_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ServerNotice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetSentAtMs() int64 {
+	if x != nil {
+		return x.SentAtMs
+	}
+	return 0
+}
+
 var File_game_v1_control_proto protoreflect.FileDescriptor
 
 const file_game_v1_control_proto_rawDesc = "" +
@@ -98,7 +164,12 @@ const file_game_v1_control_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12&\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x12.game.v1.ErrorCodeR\x04code\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reasonB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"P\n" +
+	"\fServerNotice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +
+	"\n" +
+	"sent_at_ms\x18\x03 \x01(\x03R\bsentAtMsB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_control_proto_rawDescOnce sync.Once
@@ -112,13 +183,14 @@ func file_game_v1_control_proto_rawDescGZIP() []byte {
 	return file_game_v1_control_proto_rawDescData
 }
 
-var file_game_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_game_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_game_v1_control_proto_goTypes = []any{
-	(*KickSession)(nil), // 0: game.v1.KickSession
-	(ErrorCode)(0),      // 1: game.v1.ErrorCode
+	(*KickSession)(nil),  // 0: game.v1.KickSession
+	(*ServerNotice)(nil), // 1: game.v1.ServerNotice
+	(ErrorCode)(0),       // 2: game.v1.ErrorCode
 }
 var file_game_v1_control_proto_depIdxs = []int32{
-	1, // 0: game.v1.KickSession.code:type_name -> game.v1.ErrorCode
+	2, // 0: game.v1.KickSession.code:type_name -> game.v1.ErrorCode
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -138,7 +210,7 @@ func file_game_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_control_proto_rawDesc), len(file_game_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

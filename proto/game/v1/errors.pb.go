@@ -83,6 +83,8 @@ const (
 	ErrorCode_ERROR_CODE_SLOW_CONSUMER ErrorCode = 26
 	// SHUTTING_DOWN: the server is stopping; reconnect later.
 	ErrorCode_ERROR_CODE_SHUTTING_DOWN ErrorCode = 27
+	// MUTED: the player is muted by an operator and may not speak to others (mail, guild notice, chat) until it ends.
+	ErrorCode_ERROR_CODE_MUTED ErrorCode = 28
 )
 
 // Enum value maps for ErrorCode.
@@ -116,6 +118,7 @@ var (
 		25: "ERROR_CODE_TIMEOUT",
 		26: "ERROR_CODE_SLOW_CONSUMER",
 		27: "ERROR_CODE_SHUTTING_DOWN",
+		28: "ERROR_CODE_MUTED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":                0,
@@ -146,6 +149,7 @@ var (
 		"ERROR_CODE_TIMEOUT":           25,
 		"ERROR_CODE_SLOW_CONSUMER":     26,
 		"ERROR_CODE_SHUTTING_DOWN":     27,
+		"ERROR_CODE_MUTED":             28,
 	}
 )
 
@@ -180,7 +184,7 @@ var File_game_v1_errors_proto protoreflect.FileDescriptor
 
 const file_game_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x14game/v1/errors.proto\x12\agame.v1*\xa4\x06\n" +
+	"\x14game/v1/errors.proto\x12\agame.v1*\xba\x06\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -210,7 +214,8 @@ const file_game_v1_errors_proto_rawDesc = "" +
 	"\x13ERROR_CODE_PROTOCOL\x10\x18\x12\x16\n" +
 	"\x12ERROR_CODE_TIMEOUT\x10\x19\x12\x1c\n" +
 	"\x18ERROR_CODE_SLOW_CONSUMER\x10\x1a\x12\x1c\n" +
-	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1bB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1b\x12\x14\n" +
+	"\x10ERROR_CODE_MUTED\x10\x1cB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_errors_proto_rawDescOnce sync.Once

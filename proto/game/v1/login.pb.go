@@ -371,6 +371,330 @@ func (x *PlayerExistsResponse) GetExists() bool {
 	return false
 }
 
+// MuteRequest is the body of login.mute (service and operator use only): the
+// player may not speak to others (player mail, guild notices, chat) until
+// until_ms.
+type MuteRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Reason   string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// until_ms is when the mute ends, milliseconds since the Unix epoch; 0 = forever.
+	UntilMs       int64 `protobuf:"varint,3,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteRequest) Reset() {
+	*x = MuteRequest{}
+	mi := &file_game_v1_login_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteRequest) ProtoMessage() {}
+
+func (x *MuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
+func (*MuteRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MuteRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *MuteRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MuteRequest) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+// MuteResponse answers login.mute and login.unmute.
+type MuteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteResponse) Reset() {
+	*x = MuteResponse{}
+	mi := &file_game_v1_login_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteResponse) ProtoMessage() {}
+
+func (x *MuteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteResponse.ProtoReflect.Descriptor instead.
+func (*MuteResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{8}
+}
+
+// UnmuteRequest is the body of login.unmute.
+type UnmuteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmuteRequest) Reset() {
+	*x = UnmuteRequest{}
+	mi := &file_game_v1_login_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmuteRequest) ProtoMessage() {}
+
+func (x *UnmuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmuteRequest.ProtoReflect.Descriptor instead.
+func (*UnmuteRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UnmuteRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// Sanction is an active ban or mute.
+type Sanction struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// until_ms is when it ends (ms since the Unix epoch); 0 = forever.
+	UntilMs int64 `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	// at_ms is when it was set.
+	AtMs          int64 `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sanction) Reset() {
+	*x = Sanction{}
+	mi := &file_game_v1_login_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sanction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sanction) ProtoMessage() {}
+
+func (x *Sanction) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sanction.ProtoReflect.Descriptor instead.
+func (*Sanction) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Sanction) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Sanction) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *Sanction) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+// AccountStatusRequest is the body of login.status (service use).
+type AccountStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountStatusRequest) Reset() {
+	*x = AccountStatusRequest{}
+	mi := &file_game_v1_login_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountStatusRequest) ProtoMessage() {}
+
+func (x *AccountStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountStatusRequest.ProtoReflect.Descriptor instead.
+func (*AccountStatusRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AccountStatusRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// AccountStatusResponse answers login.status: NOT_FOUND for an unknown
+// player; ban and mute are set only while they are in force.
+type AccountStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	CreatedAtMs   int64                  `protobuf:"varint,2,opt,name=created_at_ms,json=createdAtMs,proto3" json:"created_at_ms,omitempty"`
+	Ban           *Sanction              `protobuf:"bytes,3,opt,name=ban,proto3" json:"ban,omitempty"`
+	Mute          *Sanction              `protobuf:"bytes,4,opt,name=mute,proto3" json:"mute,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountStatusResponse) Reset() {
+	*x = AccountStatusResponse{}
+	mi := &file_game_v1_login_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountStatusResponse) ProtoMessage() {}
+
+func (x *AccountStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_login_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountStatusResponse.ProtoReflect.Descriptor instead.
+func (*AccountStatusResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_login_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AccountStatusResponse) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *AccountStatusResponse) GetCreatedAtMs() int64 {
+	if x != nil {
+		return x.CreatedAtMs
+	}
+	return 0
+}
+
+func (x *AccountStatusResponse) GetBan() *Sanction {
+	if x != nil {
+		return x.Ban
+	}
+	return nil
+}
+
+func (x *AccountStatusResponse) GetMute() *Sanction {
+	if x != nil {
+		return x.Mute
+	}
+	return nil
+}
+
 var File_game_v1_login_proto protoreflect.FileDescriptor
 
 const file_game_v1_login_proto_rawDesc = "" +
@@ -394,7 +718,25 @@ const file_game_v1_login_proto_rawDesc = "" +
 	"\x13PlayerExistsRequest\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\".\n" +
 	"\x14PlayerExistsResponse\x12\x16\n" +
-	"\x06exists\x18\x01 \x01(\bR\x06existsB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x06exists\x18\x01 \x01(\bR\x06exists\"]\n" +
+	"\vMuteRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x19\n" +
+	"\buntil_ms\x18\x03 \x01(\x03R\auntilMs\"\x0e\n" +
+	"\fMuteResponse\",\n" +
+	"\rUnmuteRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"R\n" +
+	"\bSanction\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"3\n" +
+	"\x14AccountStatusRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"\xa4\x01\n" +
+	"\x15AccountStatusResponse\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\"\n" +
+	"\rcreated_at_ms\x18\x02 \x01(\x03R\vcreatedAtMs\x12#\n" +
+	"\x03ban\x18\x03 \x01(\v2\x11.game.v1.SanctionR\x03ban\x12%\n" +
+	"\x04mute\x18\x04 \x01(\v2\x11.game.v1.SanctionR\x04muteB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_login_proto_rawDescOnce sync.Once
@@ -408,22 +750,30 @@ func file_game_v1_login_proto_rawDescGZIP() []byte {
 	return file_game_v1_login_proto_rawDescData
 }
 
-var file_game_v1_login_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_game_v1_login_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_game_v1_login_proto_goTypes = []any{
-	(*GuestLoginRequest)(nil),    // 0: game.v1.GuestLoginRequest
-	(*GuestLoginResponse)(nil),   // 1: game.v1.GuestLoginResponse
-	(*BanRequest)(nil),           // 2: game.v1.BanRequest
-	(*BanResponse)(nil),          // 3: game.v1.BanResponse
-	(*UnbanRequest)(nil),         // 4: game.v1.UnbanRequest
-	(*PlayerExistsRequest)(nil),  // 5: game.v1.PlayerExistsRequest
-	(*PlayerExistsResponse)(nil), // 6: game.v1.PlayerExistsResponse
+	(*GuestLoginRequest)(nil),     // 0: game.v1.GuestLoginRequest
+	(*GuestLoginResponse)(nil),    // 1: game.v1.GuestLoginResponse
+	(*BanRequest)(nil),            // 2: game.v1.BanRequest
+	(*BanResponse)(nil),           // 3: game.v1.BanResponse
+	(*UnbanRequest)(nil),          // 4: game.v1.UnbanRequest
+	(*PlayerExistsRequest)(nil),   // 5: game.v1.PlayerExistsRequest
+	(*PlayerExistsResponse)(nil),  // 6: game.v1.PlayerExistsResponse
+	(*MuteRequest)(nil),           // 7: game.v1.MuteRequest
+	(*MuteResponse)(nil),          // 8: game.v1.MuteResponse
+	(*UnmuteRequest)(nil),         // 9: game.v1.UnmuteRequest
+	(*Sanction)(nil),              // 10: game.v1.Sanction
+	(*AccountStatusRequest)(nil),  // 11: game.v1.AccountStatusRequest
+	(*AccountStatusResponse)(nil), // 12: game.v1.AccountStatusResponse
 }
 var file_game_v1_login_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	10, // 0: game.v1.AccountStatusResponse.ban:type_name -> game.v1.Sanction
+	10, // 1: game.v1.AccountStatusResponse.mute:type_name -> game.v1.Sanction
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_game_v1_login_proto_init() }
@@ -437,7 +787,7 @@ func file_game_v1_login_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_login_proto_rawDesc), len(file_game_v1_login_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package system
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// lockFile takes an exclusive advisory lock on the file at path (created if
+// LockFile takes an exclusive advisory lock on the file at path (created if
 // missing), retrying every poll until ctx ends, and returns its release.
-func lockFile(ctx context.Context, path string, poll time.Duration) (unlock func(), err error) {
+func LockFile(ctx context.Context, path string, poll time.Duration) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err

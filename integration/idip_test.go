@@ -203,6 +203,35 @@ func TestIDIPAsADaprApp(t *testing.T) {
 		t.Fatalf("mailbox %v, %v; want mail %s", &box, err, sent.MailID)
 	}
 
+	// Mail all: stored once by the mail function, delivered when the player
+	// next reads; grant: straight to the inventory, once, however often
+	// the serial is replayed.
+	var all idip.MailAllResult
+	if _, err := cli.Post(ctx, "mail.all", idip.MailAllRequest{Mutation: idip.Mutation{Serial: "it-mail-all"}, Subject: "Server maintenance gift",
+		Attachments: []idip.Item{{ID: "potion", Count: 3}}}, &all); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Call(ctx, "mail.list", &gamev1.ListMailRequest{}, &box); err != nil || !hasMail(&box, all.BroadcastID) {
+		t.Fatalf("mailbox %v, %v; want the server-wide mail %s", &box, err, all.BroadcastID)
+	}
+	var before gamev1.GetPlayerResponse
+	if err := conn.Call(ctx, "player.get", &gamev1.GetPlayerRequest{}, &before); err != nil {
+		t.Fatal(err)
+	}
+	grant := idip.GrantRequest{Mutation: idip.Mutation{Serial: "it-grant"}, PlayerID: string(tk.PlayerID), Items: []idip.Item{{ID: "gem", Count: 7}}}
+	for range 2 {
+		if _, err := cli.Post(ctx, "grant", grant, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var after gamev1.GetPlayerResponse
+	if !waitUntil(10*time.Second, func() bool {
+		return conn.Call(ctx, "player.get", &gamev1.GetPlayerRequest{}, &after) == nil &&
+			after.GetPlayer().GetInventory()["gem"] == before.GetPlayer().GetInventory()["gem"]+7
+	}) {
+		t.Fatalf("gems %d after the grant, want %d + 7 exactly", after.GetPlayer().GetInventory()["gem"], before.GetPlayer().GetInventory()["gem"])
+	}
+
 	// Ban: kicked from the gate process at once, next login refused; the
 	// same serial again answers byte for byte.
 	banReq := fmt.Sprintf(`{"serial":"it-ban-1","player_id":%q,"reason":"integration cheat","duration_s":3600}`, tk.PlayerID)

@@ -105,7 +105,7 @@ func TestCtlThroughIDIP(t *testing.T) {
 			t.Fatalf("the node did not adopt generation 2 %s: %+v", hash, ms)
 		}
 	}
-	list := mustCtl(t, append(via, "script", "list")...)
+	list := mustCtl(t, append(via, "script", "list", "achievement")...)
 	rows := strings.Split(strings.TrimSpace(list), "\n")
 	if f := strings.Fields(rows[1]); len(rows) != 3 || f[1] != "2" || f[4] != "carol" || f[len(f)-1] != "*" {
 		t.Fatalf("script list through IDIP:\n%s", list)

@@ -20,7 +20,9 @@ import (
 // scripts/mail (the welcome gift), a server-wide mail broadcast by a service
 // reaching every bot, which read it and claim with claimAll and claim.
 func TestEmbeddedMailTemplatesBroadcastAndBots(t *testing.T) {
-	e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Gate: gate.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"},
+	// A generous call deadline: this test is about what happens, not how fast
+	// (the race detector and a loaded machine slow the fsync'ed writes).
+	e, err := NewEmbedded(EmbeddedConfig{DataDir: t.TempDir(), Gate: gate.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", CallDeadline: 5 * time.Second},
 		Lua: LuaConfig{ScriptsDir: "../../scripts"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

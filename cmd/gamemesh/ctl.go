@@ -109,12 +109,19 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return err
 }
 
-// openCtlStore opens the IDIP API when --idip is given, the Redis at
-// redisAddr (waiting up to wait for every process to report a write), or
-// else the config file of dataDir.
+// openCtlStore opens the Redis at redisAddr (waiting up to wait for every
+// process to report a write), or the IDIP API — the one given with --idip,
+// or the one of the `up` running on dataDir — or else, when no node runs
+// there, the config file of dataDir.
 func openCtlStore(ctx context.Context, redisAddr, dataDir string, wait time.Duration, o idipOpts, log *slog.Logger) (ctlStore, error) {
-	if o.url != "" {
-		return openIDIPStore(o)
+	if redisAddr == "" {
+		api, err := o.resolve(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if api.url != "" {
+			return openIDIPStore(api)
+		}
 	}
 	if redisAddr != "" {
 		s, err := redisconfig.Open(ctx, redisAddr, os.Getenv("REDIS_PASSWORD"))

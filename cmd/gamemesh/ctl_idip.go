@@ -47,6 +47,33 @@ func (o idipOpts) client() (*idip.Client, error) {
 		HTTP: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
 }
 
+// resolve returns the options with the IDIP URL to use: the --idip one,
+// else the one a running `gamemesh up` wrote into the data directory when it
+// answers (a node that crashed leaves its file behind), else none: ctl then
+// works on the data directory's files.
+func (o idipOpts) resolve(ctx context.Context) (idipOpts, error) {
+	if o.url != "" {
+		return o, nil
+	}
+	u, err := system.ReadIDIPURL(o.data)
+	if err != nil || u == "" {
+		return o, err
+	}
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hctx, http.MethodGet, u+"/healthz", nil)
+	if err != nil {
+		return o, fmt.Errorf("%s holds a bad URL %q: %w", system.IDIPURLPath(o.data), u, err)
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		return o, nil // nobody listens there any more
+	}
+	_ = resp.Body.Close()
+	o.url = u
+	return o, nil
+}
+
 // nextSerial is the --serial given (a retried command reuses it, and the
 // API answers it once), or a fresh one.
 func (o idipOpts) nextSerial() string {
@@ -63,6 +90,8 @@ func (o idipOpts) nextSerial() string {
 type idipStore struct {
 	opts idipOpts
 	cli  *idip.Client
+	// last is the convergence the last write answered with.
+	last *idip.Convergence
 }
 
 func openIDIPStore(o idipOpts) (*idipStore, error) {
@@ -118,14 +147,25 @@ func (s *idipStore) Set(ctx context.Context, key, value string) (string, error) 
 		}
 		var res idip.SwitchResult
 		_, err = s.cli.Post(ctx, cmd, idip.FeatureRequest{Mutation: m, System: sys}, &res)
+		s.last = res.Convergence
 		return res.Version, err
 	}
 	if name, ok := strings.CutPrefix(key, feature.SettingPrefix); ok {
 		var res idip.SettingResult
 		_, err := s.cli.Post(ctx, "setting.set", idip.SettingRequest{Mutation: m, Name: name, Value: idip.Value(value)}, &res)
+		s.last = res.Convergence
 		return res.Version, err
 	}
 	return "", fmt.Errorf("idip: cannot write key %q", key)
+}
+
+// awaitConverged prints which processes applied the last write: the API
+// waited for them before it answered.
+func (s *idipStore) awaitConverged(_ context.Context, key, version string, out io.Writer) error {
+	if s.last == nil {
+		return nil
+	}
+	return fromIDIP(s.last).report(out, key, version)
 }
 
 func (s *idipStore) Close() error { return nil }
@@ -137,13 +177,22 @@ type idipScriptOps struct {
 	cli  *idip.Client
 }
 
+// as returns the client recording by as the operator (ctl script --by).
+func (o *idipScriptOps) as(by string) *idip.Client {
+	c := *o.cli
+	if by != "" {
+		c.Operator = by
+	}
+	return &c
+}
+
 func (o *idipScriptOps) Push(ctx context.Context, b *luavm.Bundle, by string) (luavm.Generation, error) {
 	files := make([]idip.ScriptFile, 0, len(b.Files()))
 	for _, f := range b.Files() {
 		files = append(files, idip.ScriptFile{Name: f.Name, Source: f.Source})
 	}
 	var g idip.ScriptGeneration
-	_, err := o.cli.Post(ctx, "script.push", idip.ScriptPushRequest{Mutation: idip.Mutation{Serial: o.opts.nextSerial()},
+	_, err := o.as(by).Post(ctx, "script.push", idip.ScriptPushRequest{Mutation: idip.Mutation{Serial: o.opts.nextSerial()},
 		Module: b.Module(), Files: files, Source: "ctl push"}, &g)
 	return generation(g), err
 }
@@ -162,7 +211,7 @@ func (o *idipScriptOps) History(ctx context.Context, module string) (luavm.Histo
 
 func (o *idipScriptOps) Rollback(ctx context.Context, module string, number int, by string) (luavm.Generation, error) {
 	var g idip.ScriptGeneration
-	_, err := o.cli.Post(ctx, "script.rollback", idip.ScriptRollbackRequest{Mutation: idip.Mutation{Serial: o.opts.nextSerial()},
+	_, err := o.as(by).Post(ctx, "script.rollback", idip.ScriptRollbackRequest{Mutation: idip.Mutation{Serial: o.opts.nextSerial()},
 		Module: module, Number: number}, &g)
 	return generation(g), err
 }

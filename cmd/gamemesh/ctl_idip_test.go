@@ -49,11 +49,12 @@ func TestCtlThroughIDIP(t *testing.T) {
 	// The token comes from the data directory's idip.token (or $GAMEMESH_IDIP_TOKEN).
 	via := []string{"--idip", url, "--data", dir, "--operator", "carol"}
 
-	if out := mustCtl(t, append(via, "feature", "off", "guild")...); out != "guild: off (version 1)\n" {
+	if out := mustCtl(t, append(via, "feature", "off", "guild")...); !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 1 process in ") ||
+		!strings.HasSuffix(out, " (gate-1)\n") {
 		t.Fatalf("feature off through IDIP: %q", out)
 	}
 	wantRow(t, mustCtl(t, append(via, "feature", "list")...), "guild", "off", "1")
-	if out := mustCtl(t, append(via, "setting", "set", "gate.max_online", "20000")...); out != "gate.max_online: 20000 (version 1)\n" {
+	if out := mustCtl(t, append(via, "setting", "set", "gate.max_online", "20000")...); !strings.HasPrefix(out, "gate.max_online: 20000 (version 1)\nconverged: 1 process in ") {
 		t.Fatalf("setting set through IDIP: %q", out)
 	}
 	if out := mustCtl(t, append(via, "setting", "get", "gate.max_online")...); out != "gate.max_online: 20000 (version 1)\n" {
@@ -172,4 +173,39 @@ func TestCtlThroughIDIP(t *testing.T) {
 	if got := readConfigFile(t, dir)["feature.guild"]; got != "off||1" {
 		t.Fatalf("a refused write changed the switch: %q", got)
 	}
+}
+
+// Without --idip, ctl reaches the `up` running on the data directory through
+// its IDIP API (found in idip.url, token in idip.token): the write is checked
+// and audited there, and ctl prints that the node applied it. With no node
+// running, ctl writes the watched file itself.
+func TestCtlFindsTheRunningNode(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmbedded(t, dir)
+	out := mustCtl(t, "--data", dir, "feature", "off", "guild")
+	if !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 1 process in ") {
+		t.Fatalf("feature off on a running node: %q", out)
+	}
+	var audit idip.AuditResult
+	cli := &idip.Client{URL: e.IDIP().URL(), Token: readToken(t, dir)}
+	if _, err := cli.Get(context.Background(), "audit", nil, &audit); err != nil || len(audit.Entries) == 0 || audit.Entries[0].Command != "feature.off" {
+		t.Fatalf("the write did not go through IDIP: %+v, %v", audit, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustCtl(t, "--data", dir, "feature", "on", "guild"); out != "guild: on (version 2)\n" {
+		t.Fatalf("feature on with no node running: %q", out)
+	}
+}
+
+func readToken(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(system.IDIPTokenPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -88,6 +83,11 @@ func runCtlScript(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	pos = pos[1:] // "script"
 	o.idip.data = o.data
+	byGiven := false
+	fs.Visit(func(f *flag.Flag) { byGiven = byGiven || f.Name == "by" })
+	if !byGiven {
+		o.by = o.idip.operator // --operator names who pushes too
+	}
 	if err := checkScriptArgs(pos, o); err != nil {
 		fmt.Fprintf(stderr, "gamemesh ctl script: %v\n", err)
 		fs.Usage()
@@ -245,28 +245,22 @@ func scriptList(ctx context.Context, ops scriptOps, args []string, out io.Writer
 	return tw.Flush()
 }
 
-// withOps runs fn through the IDIP API when --idip is given, else against
-// the data directory (withScriptOps).
+// withOps runs fn through the IDIP API — the one given with --idip, or the
+// one of the `up` running on the data directory — and else, when no node
+// runs there, against the data directory's files.
 func (o *scriptOpts) withOps(ctx context.Context, log *slog.Logger, fn func(scriptOps) error) error {
-	if o.idip.url == "" {
-		return withScriptOps(ctx, o.data, log, fn)
-	}
-	cli, err := o.idip.client()
+	api, err := o.idip.resolve(ctx)
 	if err != nil {
 		return err
 	}
-	return fn(&idipScriptOps{opts: o.idip, cli: cli})
-}
-
-// withScriptOps runs fn against the admin endpoint of the `up` running on
-// dataDir, or, when none runs, against the data directory's files.
-func withScriptOps(ctx context.Context, dataDir string, log *slog.Logger, fn func(scriptOps) error) error {
-	if ops, ok, err := dialScriptAdmin(ctx, dataDir); err != nil {
-		return err
-	} else if ok {
-		return fn(ops)
+	if api.url != "" {
+		cli, err := api.client()
+		if err != nil {
+			return err
+		}
+		return fn(&idipScriptOps{opts: api, cli: cli})
 	}
-	ops, closeOps, err := openScriptData(ctx, dataDir, log)
+	ops, closeOps, err := openScriptData(ctx, o.data, log)
 	if err != nil {
 		return err
 	}
@@ -275,95 +269,6 @@ func withScriptOps(ctx context.Context, dataDir string, log *slog.Logger, fn fun
 		err = cerr
 	}
 	return err
-}
-
-// dialScriptAdmin reads the admin file of dataDir; ok is false when there is
-// none or nobody listens at its address any more (a crashed `up`).
-func dialScriptAdmin(ctx context.Context, dataDir string) (ops *adminOps, ok bool, err error) {
-	data, err := os.ReadFile(system.LuaAdminPath(dataDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("reading the admin file: %w", err)
-	}
-	var info system.LuaAdminInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, false, fmt.Errorf("admin file %s is corrupt: %w", system.LuaAdminPath(dataDir), err)
-	}
-	// One command, a few requests: no idle connections left behind.
-	ops = &adminOps{info: info, client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
-	if _, err := ops.Modules(ctx); err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return ops, true, nil
-}
-
-// adminOps calls a running node's system.Lua.AdminHandler.
-type adminOps struct {
-	info   system.LuaAdminInfo
-	client *http.Client
-}
-
-func (a *adminOps) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.info.URL+path, rd)
-	if err != nil {
-		return fmt.Errorf("admin request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+a.info.Token)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin endpoint of gamemesh up: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	dec := json.NewDecoder(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode != http.StatusOK {
-		var se system.ScriptError
-		if err := dec.Decode(&se); err != nil {
-			return fmt.Errorf("admin endpoint answered %s", resp.Status)
-		}
-		return se.Err()
-	}
-	if err := dec.Decode(out); err != nil {
-		return fmt.Errorf("admin answer: %w", err)
-	}
-	return nil
-}
-
-func (a *adminOps) Push(ctx context.Context, b *luavm.Bundle, by string) (luavm.Generation, error) {
-	var gen luavm.Generation
-	err := a.do(ctx, http.MethodPost, "/script/push", system.ScriptPushRequest{Module: b.Module(), Files: b.Files(), By: by, Source: "ctl push"}, &gen)
-	return gen, err
-}
-
-func (a *adminOps) History(ctx context.Context, module string) (luavm.History, error) {
-	var h system.ScriptHistory
-	err := a.do(ctx, http.MethodGet, "/script/history?module="+url.QueryEscape(module), nil, &h)
-	h.History.Active = h.Active
-	return h.History, err
-}
-
-func (a *adminOps) Rollback(ctx context.Context, module string, number int, by string) (luavm.Generation, error) {
-	var gen luavm.Generation
-	err := a.do(ctx, http.MethodPost, "/script/rollback", system.ScriptRollbackRequest{Module: module, Number: number, By: by}, &gen)
-	return gen, err
-}
-
-func (a *adminOps) Modules(ctx context.Context) ([]string, error) {
-	var mods []string
-	err := a.do(ctx, http.MethodGet, "/script/modules", nil, &mods)
-	return mods, err
 }
 
 // dataOps publishes straight into a data directory no `up` is running on:
@@ -381,7 +286,7 @@ func openScriptData(ctx context.Context, dataDir string, log *slog.Logger) (*dat
 	db, err := embedded.Open(system.DBPath(dataDir), embedded.Options{Logger: log})
 	if err != nil {
 		_ = cfg.Close()
-		return nil, nil, fmt.Errorf("opening %s (is a gamemesh up without its admin file running on it?): %w", system.DBPath(dataDir), err)
+		return nil, nil, fmt.Errorf("opening %s (is a gamemesh up running on it with its IDIP API switched off? start it with --idip to patch it live): %w", system.DBPath(dataDir), err)
 	}
 	ops := &dataOps{cfg: cfg}
 	ops.Publisher = luavm.NewPublisher(db.Store(), ctlConfigStore{ctx: ctx, st: cfg}, nil, log)

@@ -11,37 +11,28 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gamemesh/gamemesh/embedded"
+	"github.com/gamemesh/gamemesh/gate"
 	"github.com/gamemesh/gamemesh/internal/system"
 	"github.com/gamemesh/gamemesh/luavm"
 )
 
-// scriptNode is a system.Lua on a data directory, as `gamemesh up` runs it.
+// scriptNode is `gamemesh up` on a data directory with its scripts folder,
+// run in the test process with its IDIP API on a free port.
 type scriptNode struct {
-	lua *system.Lua
-	db  *embedded.DB
-	fc  *embedded.FileConfig
+	e *system.Embedded
 }
 
 func startScriptNode(t *testing.T, dataDir, scripts string) *scriptNode {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	db, err := embedded.Open(system.DBPath(dataDir), embedded.Options{Logger: log})
+	e, err := system.NewEmbedded(system.EmbeddedConfig{DataDir: dataDir, IDIPAddr: "127.0.0.1:0",
+		Gate: gate.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"},
+		Lua:  system.LuaConfig{ScriptsDir: scripts, Canary: luavm.CanaryPolicy{Disabled: true}, Reread: 100 * time.Millisecond}},
+		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc, err := embedded.OpenFileConfig(system.ConfigPath(dataDir), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := system.NewLua(system.LuaConfig{ScriptsDir: scripts, AdminFile: system.LuaAdminPath(dataDir),
-		Canary: luavm.CanaryPolicy{Disabled: true}, Reread: 100 * time.Millisecond},
-		system.LuaDeps{Store: db.Store(), Config: fc, ConfigWriter: fc, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &scriptNode{lua: l, db: db, fc: fc}
-	if err := l.Start(context.Background()); err != nil {
+	n := &scriptNode{e: e}
+	if err := e.Start(context.Background()); err != nil {
 		n.stop(t)
 		t.Fatal(err)
 	}
@@ -50,11 +41,11 @@ func startScriptNode(t *testing.T, dataDir, scripts string) *scriptNode {
 
 func (n *scriptNode) stop(t *testing.T) {
 	t.Helper()
-	if err := n.lua.Stop(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.e.Stop(ctx); err != nil {
 		t.Error(err)
 	}
-	_ = n.fc.Close()
-	_ = n.db.Close()
 }
 
 // waitGreet waits (bounded) until greet.hello answers want.
@@ -62,7 +53,7 @@ func (n *scriptNode) waitGreet(t *testing.T, want string) luavm.Generation {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		res, gen, err := n.lua.CallBatch(context.Background(), "greet", []luavm.Call{{Fn: "hello"}})
+		res, gen, err := n.e.Lua().CallBatch(context.Background(), "greet", []luavm.Call{{Fn: "hello"}})
 		if err != nil || res[0].Err != nil {
 			t.Fatalf("hello: %v %v", err, res)
 		}
@@ -102,8 +93,8 @@ func TestCtlScriptFullPath(t *testing.T) {
 	}()
 	n.waitGreet(t, "v1")
 
-	// Push a change to the running node (its bbolt file is locked: ctl goes
-	// through the admin endpoint).
+	// Push a change to the running node: ctl finds its IDIP API in the data
+	// directory (its bbolt file is locked by the node).
 	f := writeGreet(t, edits, "v2", "")
 	out := mustCtl(t, "script", "push", f, "--data", dataDir, "--by", "alice")
 	if !strings.Contains(out, "greet: generation 2, hash ") {
@@ -140,14 +131,17 @@ func TestCtlScriptFullPath(t *testing.T) {
 	n.stop(t)
 	stopped = true
 
-	// No node running: ctl writes the data directory itself; a stale admin
-	// file (a crashed node) is ignored; a node started later runs the push.
-	if err := os.WriteFile(system.LuaAdminPath(dataDir), []byte(`{"url":"http://127.0.0.1:1","token":"x"}`), 0o600); err != nil {
+	// No node running: ctl writes the data directory itself; the URL file
+	// of a crashed node is ignored; a node started later runs the push.
+	if _, err := os.Stat(system.IDIPURLPath(dataDir)); !os.IsNotExist(err) {
+		t.Fatalf("a stopped node left its IDIP URL file: %v", err)
+	}
+	if err := os.WriteFile(system.IDIPURLPath(dataDir), []byte("http://127.0.0.1:1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	mustCtl(t, "script", "push", filepath.Dir(writeGreet(t, edits, "v4", "")), "--data", dataDir, "--by", "carol")
 	out = mustCtl(t, "script", "list", "--data", dataDir)
-	if !strings.Contains(out, "carol") || !strings.Contains(out, "achievement") {
+	if !strings.Contains(out, "carol") || !strings.Contains(out, "greet") {
 		t.Fatalf("list of every module:\n%s", out)
 	}
 	n = startScriptNode(t, dataDir, scripts)

@@ -53,6 +53,8 @@ type SwitchResult struct {
 	System  string `json:"system"`
 	State   string `json:"state"`
 	Version string `json:"version"`
+	// Convergence says which processes applied it before the answer.
+	Convergence *Convergence `json:"convergence,omitempty"`
 }
 
 func (a *App) featureList(ctx context.Context, _ *call, _ *FeatureQuery) (any, error) {
@@ -99,7 +101,7 @@ func (a *App) featureSwitch(on bool) func(ctx context.Context, c *call, r *Featu
 			return nil, configError(err, "writing "+key)
 		}
 		c.summary = fmt.Sprintf("%s %s (version %s)", r.System, value, version)
-		return &SwitchResult{System: r.System, State: value, Version: version}, nil
+		return &SwitchResult{System: r.System, State: value, Version: version, Convergence: a.converge(ctx, key, version)}, nil
 	}
 }
 
@@ -185,6 +187,8 @@ type SettingResult struct {
 	Name    string `json:"name"`
 	Value   string `json:"value"`
 	Version string `json:"version"`
+	// Convergence says which processes applied it before the answer.
+	Convergence *Convergence `json:"convergence,omitempty"`
 }
 
 // settingValue returns the key of setting name and raw in canonical form.
@@ -246,7 +250,7 @@ func (a *App) settingSet(ctx context.Context, c *call, r *SettingRequest) (any, 
 		return nil, configError(err, "writing "+key)
 	}
 	c.summary = fmt.Sprintf("%s = %s (version %s)", r.Name, value, version)
-	return &SettingResult{Name: r.Name, Value: value, Version: version}, nil
+	return &SettingResult{Name: r.Name, Value: value, Version: version, Convergence: a.converge(ctx, key, version)}, nil
 }
 
 func unitName(s feature.Spec) string {

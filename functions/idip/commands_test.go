@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/directory"
 	"github.com/gamemesh/gamemesh/functions/idip"
 )
 
@@ -194,4 +195,53 @@ func asError(err error, target **idip.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+// A switch or setting write answers once every process in the roster
+// reports the new version, or after ConvergeWait with the ones that lag.
+func TestConfigWritesReportConvergence(t *testing.T) {
+	w := newWorld(t, worldOpts{mailDouble: true, cfg: func(c *idip.Config) { c.ConvergeWait = 700 * time.Millisecond }})
+	ctx := context.Background()
+	member := func(id, version string) directory.Member {
+		info := map[string]string{}
+		if version != "" {
+			info[directory.InfoConfigPrefix+"feature.guild"] = version
+		}
+		return directory.Member{ID: id, Kind: directory.KindGate, Info: info}
+	}
+	for _, id := range []string{"gate-1", "gate-2"} {
+		if err := w.roster.Announce(ctx, member(id, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_ = w.roster.Announce(ctx, member("gate-1", "1")) // gate-2 never applies it
+	}()
+	var sw idip.SwitchResult
+	if _, err := w.cli.Post(ctx, "feature.off", idip.FeatureRequest{Mutation: idip.Mutation{Serial: "conv-1"}, System: "guild"}, &sw); err != nil {
+		t.Fatal(err)
+	}
+	c := sw.Convergence
+	if c == nil || c.Processes != 2 || len(c.Converged) != 1 || c.Converged[0] != "gate-1" ||
+		len(c.Lagging) != 1 || c.Lagging[0].ID != "gate-2" || c.Lagging[0].Version != "" || c.WaitedMs < 600 {
+		t.Fatalf("convergence %+v, want gate-1 converged and gate-2 lagging after the wait", c)
+	}
+	if w.config.value("feature.guild") != (gamemesh.ConfigItem{Value: "off", Version: "1"}) {
+		t.Fatalf("the write must stand whether or not every process applied it: %q", w.config.value("feature.guild"))
+	}
+
+	// Once both report it, the next write answers as soon as they do.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = w.roster.Announce(ctx, member("gate-1", "2"))
+		_ = w.roster.Announce(ctx, member("gate-2", "2"))
+	}()
+	var on idip.SwitchResult
+	if _, err := w.cli.Post(ctx, "feature.on", idip.FeatureRequest{Mutation: idip.Mutation{Serial: "conv-2"}, System: "guild"}, &on); err != nil {
+		t.Fatal(err)
+	}
+	if c := on.Convergence; c == nil || len(c.Converged) != 2 || len(c.Lagging) != 0 || c.WaitedMs >= 600 {
+		t.Fatalf("convergence %+v, want both converged before the wait ran out", c)
+	}
 }

@@ -54,6 +54,10 @@ type Config struct {
 	MaxBody, MaxScriptBody int64
 	// CallTimeout bounds each call to another function (DefaultCallTimeout).
 	CallTimeout time.Duration
+	// ConvergeWait bounds how long a switch or setting write waits for every
+	// process in the roster to report it (DefaultConvergeWait; negative: do
+	// not wait).
+	ConvergeWait time.Duration
 }
 
 // Deps are the ports and peers the IDIP app uses. Store, Invoker, Locator,
@@ -166,6 +170,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CallTimeout == 0 {
 		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.ConvergeWait == 0 {
+		c.ConvergeWait = DefaultConvergeWait
 	}
 	return c
 }

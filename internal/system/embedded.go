@@ -111,7 +111,6 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	e.reg.SetFeatures(e.flags)
 	store, pub := e.db.Store(), e.db.Publisher()
 	luaCfg := cfg.Lua
-	luaCfg.AdminFile = LuaAdminPath(cfg.DataDir)
 	// Writers of the config file (Lua activations, IDIP) take ctl's lock.
 	locked := lockedFileConfig{fc: e.config, lock: ConfigLockPath(cfg.DataDir)}
 	if e.lua, err = NewLua(luaCfg, LuaDeps{Store: store, Config: e.config, ConfigWriter: luaWriter{set: locked.Set}, Logger: log.With("part", "lua")}); err != nil {
@@ -192,6 +191,10 @@ func (e *Embedded) Start(ctx context.Context) error {
 		if err := e.idip.Start(ctx); err != nil {
 			return fmt.Errorf("system: %w", err)
 		}
+		// ctl finds the running node's API here (its token is in idip.token).
+		if err := writeFileAtomic(IDIPURLPath(e.cfg.DataDir), []byte(e.idip.URL()+"\n")); err != nil {
+			return fmt.Errorf("system: %w", err)
+		}
 	}
 	return nil
 }
@@ -206,6 +209,9 @@ func (e *Embedded) Roster() Roster { return e.roster }
 // Gate returns the running gate (for its addresses).
 func (e *Embedded) Gate() *gate.Gate { return e.gate }
 
+// Lua returns the node's Lua component (for tests and tools).
+func (e *Embedded) Lua() *Lua { return e.lua }
+
 // Registry returns the function registry (for tests and tools).
 func (e *Embedded) Registry() *functions.Registry { return e.reg }
 
@@ -214,6 +220,9 @@ func (e *Embedded) Registry() *functions.Registry { return e.reg }
 func (e *Embedded) Stop(ctx context.Context) error {
 	var errs []error
 	if e.idip != nil {
+		if err := os.Remove(IDIPURLPath(e.cfg.DataDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 		if err := e.idip.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("idip: %w", err))
 		}

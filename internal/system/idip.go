@@ -35,6 +35,24 @@ const IDIPTokenSecretName = "IDIP_ADMIN_TOKEN"
 // IDIPTokenPath names the generated admin token in a data directory.
 func IDIPTokenPath(dataDir string) string { return filepath.Join(dataDir, "idip.token") }
 
+// IDIPURLPath names the file where a running `gamemesh up` writes the base
+// URL of its IDIP API (removed when it stops): `gamemesh ctl --data DIR`
+// goes through that API while the node runs.
+func IDIPURLPath(dataDir string) string { return filepath.Join(dataDir, "idip.url") }
+
+// ReadIDIPURL returns the URL a running node on dataDir wrote, "" when
+// there is none (no node, or one without IDIP).
+func ReadIDIPURL(dataDir string) (string, error) {
+	b, err := os.ReadFile(IDIPURLPath(dataDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("system: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // ConfigLockPath names the lock file that serializes writers of a data
 // directory's config file (gamemesh ctl processes and the running node).
 func ConfigLockPath(dataDir string) string { return ConfigPath(dataDir) + ".lock" }

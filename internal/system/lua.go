@@ -2,14 +2,9 @@ package system
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +14,6 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/luavm"
-	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
 // DefaultScriptsDir is where a node finds the repository's Lua modules.
@@ -44,11 +38,6 @@ type LuaConfig struct {
 	// source of generations (the Follower then adopts it like any push).
 	Watch     bool
 	WatchPoll time.Duration
-	// AdminFile, when set, makes Start serve AdminHandler on a loopback port
-	// and write {"url","token"} to this file (mode 0600; removed at Stop), so
-	// `gamemesh ctl script` reaches a running node without opening its bbolt
-	// file (which the node holds locked). Embedded mode: LuaAdminPath(dataDir).
-	AdminFile string
 }
 
 // LuaConfigWriter writes a configuration key (embedded.FileConfig has it; in
@@ -63,19 +52,10 @@ type LuaDeps struct {
 	Store luavm.BundleStore
 	// Config is where the active hashes are read and watched.
 	Config gamemesh.ConfigSource
-	// ConfigWriter sets active hashes (bootstrap, admin pushes, Watch). Nil:
-	// the node only follows; it publishes nothing and its admin refuses.
+	// ConfigWriter sets active hashes (bootstrap, Watch, the operators'
+	// pushes through IDIP). Nil: the node only follows; it publishes nothing.
 	ConfigWriter LuaConfigWriter
 	Logger       *slog.Logger
-}
-
-// LuaAdminPath names the admin discovery file in a data directory.
-func LuaAdminPath(dataDir string) string { return filepath.Join(dataDir, "lua-admin.json") }
-
-// LuaAdminInfo is the content of the admin discovery file.
-type LuaAdminInfo struct {
-	URL   string `json:"url"`
-	Token string `json:"token"`
 }
 
 // Lua runs the node's Lua pool and keeps it on the cluster's active bundles:
@@ -91,11 +71,9 @@ type Lua struct {
 	pub      *luavm.Publisher // nil without a ConfigWriter
 	dirs     map[string]string
 	modules  []string
-	token    string
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	srv    *http.Server
 }
 
 // NewLua builds a stopped component.
@@ -192,8 +170,7 @@ func (l *Lua) CallBatch(ctx context.Context, module string, calls []luavm.Call) 
 }
 
 // Start starts the pool, publishes the scripts folder's modules the cluster
-// has no bundle for, follows the cluster, and starts Watch and the admin
-// endpoint if configured. A bootstrap bundle that fails its checks fails
+// has no bundle for, follows the cluster, and starts Watch if configured. A bootstrap bundle that fails its checks fails
 // Start; a failed first sync is logged (the Follower keeps trying).
 func (l *Lua) Start(ctx context.Context) error {
 	if err := l.pool.Start(); err != nil {
@@ -211,31 +188,16 @@ func (l *Lua) Start(ctx context.Context) error {
 	if l.cfg.Watch && l.pub != nil {
 		l.wg.Go(func() { l.watch(runCtx, last) })
 	}
-	if l.cfg.AdminFile != "" {
-		if err := l.serveAdmin(); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-// Stop stops the admin endpoint, the watch, the follower and the pool.
-func (l *Lua) Stop(ctx context.Context) error {
-	var errs []error
-	if l.srv != nil {
-		if err := l.srv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("lua admin: %w", err))
-		}
-		if err := os.Remove(l.cfg.AdminFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
+// Stop stops the watch, the follower and the pool.
+func (l *Lua) Stop(context.Context) error {
 	if l.cancel != nil {
 		l.cancel()
 	}
 	l.wg.Wait()
-	errs = append(errs, l.follower.Close(), l.pool.Close())
-	return errors.Join(errs...)
+	return errors.Join(l.follower.Close(), l.pool.Close())
 }
 
 // bootstrap publishes each folder module without an active bundle and
@@ -332,155 +294,4 @@ func (l *Lua) watch(ctx context.Context, last map[string]string) {
 			last[m] = hash
 		}
 	}
-}
-
-// serveAdmin listens on a loopback port and writes the discovery file.
-func (l *Lua) serveAdmin() error {
-	var tok [16]byte
-	_, _ = rand.Read(tok[:])
-	l.token = hex.EncodeToString(tok[:])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("system: lua admin: %w", err)
-	}
-	info, _ := json.Marshal(LuaAdminInfo{URL: "http://" + ln.Addr().String(), Token: l.token})
-	tmp := l.cfg.AdminFile + ".tmp"
-	if err := os.WriteFile(tmp, info, 0o600); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("system: lua admin file: %w", err)
-	}
-	if err := os.Rename(tmp, l.cfg.AdminFile); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("system: lua admin file: %w", err)
-	}
-	l.srv = &http.Server{Handler: l.AdminHandler(), ReadHeaderTimeout: 5 * time.Second}
-	l.wg.Go(func() {
-		if err := l.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			l.log.Error("lua admin stopped", "err", err)
-		}
-	})
-	l.log.Info("lua admin listening", "addr", ln.Addr().String())
-	return nil
-}
-
-// ScriptPushRequest is the body of POST /script/push.
-type ScriptPushRequest struct {
-	Module string       `json:"module"`
-	Files  []luavm.File `json:"files"`
-	By     string       `json:"by"`
-	Source string       `json:"source"`
-}
-
-// ScriptRollbackRequest is the body of POST /script/rollback.
-type ScriptRollbackRequest struct {
-	Module string `json:"module"`
-	Number int    `json:"number"`
-	By     string `json:"by"`
-}
-
-// ScriptHistory is the answer of GET /script/history?module=M.
-type ScriptHistory struct {
-	luavm.History
-	Active string `json:"active"`
-}
-
-// ScriptError is the body of a refused admin request.
-type ScriptError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// Err turns a ScriptError back into a *gamemesh.Error.
-func (e ScriptError) Err() error {
-	return gamemesh.Errorf(gamev1.ErrorCode(gamev1.ErrorCode_value[e.Code]), "%s", e.Message)
-}
-
-// AdminHandler serves the operator's script commands on this node's
-// Publisher: POST /script/push, GET /script/history?module=M, POST
-// /script/rollback, GET /script/modules. Requests need "Authorization:
-// Bearer <token>" (the token of the admin file; when the handler is mounted
-// elsewhere before Start wrote one, every request is refused).
-func (l *Lua) AdminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /script/push", func(w http.ResponseWriter, r *http.Request) {
-		var req ScriptPushRequest
-		if !l.decode(w, r, &req) {
-			return
-		}
-		b, err := luavm.NewBundle(req.Module, req.Files)
-		if err != nil {
-			writeAdmin(w, nil, err)
-			return
-		}
-		gen, err := l.pub.Push(r.Context(), b, req.By, req.Source)
-		writeAdmin(w, gen, err)
-	})
-	mux.HandleFunc("POST /script/rollback", func(w http.ResponseWriter, r *http.Request) {
-		var req ScriptRollbackRequest
-		if !l.decode(w, r, &req) {
-			return
-		}
-		gen, err := l.pub.Rollback(r.Context(), req.Module, req.Number, req.By)
-		writeAdmin(w, gen, err)
-	})
-	mux.HandleFunc("GET /script/history", func(w http.ResponseWriter, r *http.Request) {
-		if !l.authorized(w, r) {
-			return
-		}
-		h, err := l.pub.History(r.Context(), r.URL.Query().Get("module"))
-		writeAdmin(w, ScriptHistory{History: h, Active: h.Active}, err)
-	})
-	mux.HandleFunc("GET /script/modules", func(w http.ResponseWriter, r *http.Request) {
-		if l.authorized(w, r) {
-			writeAdmin(w, l.Modules(), nil)
-		}
-	})
-	return mux
-}
-
-func (l *Lua) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if l.token == "" || r.Header.Get("Authorization") != "Bearer "+l.token {
-		writeAdmin(w, nil, gamemesh.Errorf(gamemesh.CodePermissionDenied, "bad or missing admin token"))
-		return false
-	}
-	if l.pub == nil {
-		writeAdmin(w, nil, gamemesh.Errorf(gamemesh.CodeUnavailable, "this node does not publish scripts"))
-		return false
-	}
-	return true
-}
-
-func (l *Lua) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if !l.authorized(w, r) {
-		return false
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 2*luavm.MaxBundleBytes)).Decode(v); err != nil {
-		writeAdmin(w, nil, gamemesh.Wrap(gamemesh.CodeInvalidArgument, err, "bad request body: "+err.Error()))
-		return false
-	}
-	return true
-}
-
-func writeAdmin(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		status := http.StatusInternalServerError
-		switch gamemesh.CodeOf(err) {
-		case gamemesh.CodeInvalidArgument:
-			status = http.StatusBadRequest
-		case gamemesh.CodeNotFound:
-			status = http.StatusNotFound
-		case gamemesh.CodePermissionDenied:
-			status = http.StatusForbidden
-		case gamemesh.CodeUnavailable:
-			status = http.StatusServiceUnavailable
-		}
-		w.WriteHeader(status)
-		msg := gamemesh.MessageOf(err)
-		if gamemesh.CodeOf(err) == gamemesh.CodeInternal {
-			msg = err.Error() // operators on loopback, not clients
-		}
-		v = ScriptError{Code: gamemesh.CodeOf(err).String(), Message: msg}
-	}
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -1,17 +1,15 @@
 package system
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/embedded"
 	"github.com/gamemesh/gamemesh/luavm"
 )
@@ -107,98 +105,67 @@ func waitHello(t *testing.T, l *Lua, want string) luavm.Generation {
 	}
 }
 
-// admin sends one request to the admin endpoint of the admin file.
-func admin(t *testing.T, file, method, path, token string, body any) (int, []byte) {
+// push publishes source as module greet through the node's Publisher (what
+// IDIP's script.push and ctl do).
+func push(t *testing.T, l *Lua, source, by string) (luavm.Generation, error) {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	b, err := luavm.NewBundle("greet", []luavm.File{{Name: "hello.lua", Source: source}})
 	if err != nil {
-		t.Fatal(err)
+		return luavm.Generation{}, gamemesh.Wrap(gamemesh.CodeInvalidArgument, err, err.Error())
 	}
-	var info LuaAdminInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		t.Fatal(err)
-	}
-	if token == "" {
-		token = info.Token
-	}
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, info.URL+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var out bytes.Buffer
-	_, _ = out.ReadFrom(resp.Body)
-	return resp.StatusCode, out.Bytes()
+	return l.pub.Push(context.Background(), b, by, "test")
 }
 
 func TestLuaPushRefuseRestartRollback(t *testing.T) {
 	dataDir, scripts := t.TempDir(), t.TempDir()
 	writeModule(t, scripts, "greet", greetSource("v1"))
 	d := openLuaData(t, dataDir)
-	cfg := LuaConfig{ScriptsDir: scripts, AdminFile: LuaAdminPath(dataDir)}
+	cfg := LuaConfig{ScriptsDir: scripts}
 	l := startLua(t, d, cfg)
 	if gen := waitHello(t, l, "v1"); gen.Number != 1 || gen.By != "bootstrap" {
 		t.Fatalf("bootstrap generation %+v", gen)
 	}
-	file := cfg.AdminFile
-	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("admin file: %v %v", st, err)
-	}
 
-	push := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua", Source: greetSource("v2")}}, By: "alice"}
-	if code, _ := admin(t, file, "POST", "/script/push", "wrong", push); code != http.StatusForbidden {
-		t.Fatalf("bad token: status %d", code)
-	}
-	if code, body := admin(t, file, "POST", "/script/push", "", push); code != http.StatusOK {
-		t.Fatalf("push: %d %s", code, body)
+	if _, err := push(t, l, greetSource("v2"), "alice"); err != nil {
+		t.Fatalf("push: %v", err)
 	}
 	if gen := waitHello(t, l, "v2"); gen.Number != 2 || gen.By != "alice" {
 		t.Fatalf("pushed generation %+v", gen)
 	}
 
-	broken := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua", Source: "function hello( return 1 end"}}, By: "mallory"}
-	if code, body := admin(t, file, "POST", "/script/push", "", broken); code != http.StatusBadRequest || !strings.Contains(string(body), "does not compile") {
-		t.Fatalf("broken push: %d %s", code, body)
+	if _, err := push(t, l, "function hello( return 1 end", "mallory"); err == nil || !strings.Contains(err.Error(), "does not compile") {
+		t.Fatalf("broken push: %v", err)
 	}
 	// A bundle failing its self-test is refused too.
-	bad := ScriptPushRequest{Module: "greet", Files: []luavm.File{{Name: "hello.lua",
-		Source: greetSource("v3") + "function self_test() return false end\n"}}, By: "mallory"}
-	if code, body := admin(t, file, "POST", "/script/push", "", bad); code != http.StatusBadRequest {
-		t.Fatalf("self-test failing push: %d %s", code, body)
+	if _, err := push(t, l, greetSource("v3")+"function self_test() return false end\n", "mallory"); gamemesh.CodeOf(err) != gamemesh.CodeInvalidArgument {
+		t.Fatalf("self-test failing push: %v", err)
 	}
 	time.Sleep(150 * time.Millisecond) // more than one re-read period
 	if got, gen := hello(t, l); got != "v2" || gen.Number != 2 {
 		t.Fatalf("after refused pushes: %q on %v", got, gen)
 	}
-	code, body := admin(t, file, "GET", "/script/history?module=greet", "", nil)
-	var h ScriptHistory
-	if err := json.Unmarshal(body, &h); code != http.StatusOK || err != nil || len(h.Generations) != 2 || h.Active != h.Generations[1].Hash {
-		t.Fatalf("history: %d %s", code, body)
+	h, err := l.pub.History(context.Background(), "greet")
+	if err != nil || len(h.Generations) != 2 || h.Active != h.Generations[1].Hash {
+		t.Fatalf("history: %+v, %v", h, err)
 	}
 
 	// Restart: a fresh component on the same data comes back on gen 2.
 	if err := l.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(file); !os.IsNotExist(err) {
-		t.Fatalf("admin file left behind: %v", err)
-	}
 	l = startLua(t, d, cfg)
 	if got, gen := hello(t, l); got != "v2" || gen.Number != 2 {
 		t.Fatalf("after restart: %q on %v", got, gen)
 	}
 
-	if code, body := admin(t, file, "POST", "/script/rollback", "", ScriptRollbackRequest{Module: "greet", By: "bob"}); code != http.StatusOK {
-		t.Fatalf("rollback: %d %s", code, body)
+	if _, err := l.pub.Rollback(context.Background(), "greet", 0, "bob"); err != nil {
+		t.Fatalf("rollback: %v", err)
 	}
 	if gen := waitHello(t, l, "v1"); gen.Number != 1 {
 		t.Fatalf("rolled back to %+v", gen)
 	}
-	if code, _ := admin(t, file, "POST", "/script/rollback", "", ScriptRollbackRequest{Module: "greet", Number: 9}); code != http.StatusNotFound {
-		t.Fatalf("rollback to a missing generation: %d", code)
+	if _, err := l.pub.Rollback(context.Background(), "greet", 9, "bob"); gamemesh.CodeOf(err) != gamemesh.CodeNotFound {
+		t.Fatalf("rollback to a missing generation: %v", err)
 	}
 }
 

@@ -46,6 +46,12 @@ type AppOptions struct {
 	BackendRetryDelay time.Duration
 	// EventTimeout bounds one delivery to the handlers. Default 30 s.
 	EventTimeout time.Duration
+	// CallTimeout is the function timeout of the callers' sidecars
+	// (sidecar-config/resiliency, "function: 300ms"): a handler never runs
+	// longer than the time its caller has left and this, less a margin, so
+	// it answers in-band before the caller's sidecar times the call out.
+	// Default gamemesh.DefaultDeadline.
+	CallTimeout time.Duration
 	// Logger receives the app's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -64,6 +70,7 @@ type App struct {
 	token        []byte
 	backendDelay time.Duration
 	eventTimeout time.Duration
+	callTimeout  time.Duration
 	log          *slog.Logger
 	lis          net.Listener
 	srv          *grpc.Server
@@ -90,6 +97,9 @@ func NewApp(opts AppOptions) (*App, error) {
 	if opts.BackendRetryDelay <= 0 {
 		opts.BackendRetryDelay = gamemesh.DefaultRetryDelay
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = gamemesh.DefaultDeadline
+	}
 	if opts.EventTimeout <= 0 {
 		opts.EventTimeout = 30 * time.Second
 	}
@@ -109,6 +119,7 @@ func NewApp(opts AppOptions) (*App, error) {
 		pubsub:       opts.PubSub,
 		backendDelay: opts.BackendRetryDelay,
 		eventTimeout: opts.EventTimeout,
+		callTimeout:  opts.CallTimeout,
 		log:          log.With("component", "dapr-app", "addr", lis.Addr().String()),
 		lis:          lis,
 		attempts:     newAttemptTracker(10 * time.Minute),
@@ -259,11 +270,11 @@ func (a *App) invoke(ctx context.Context, md metadata.MD, in *commonv1pb.InvokeR
 	if req.Player != "" && !req.Player.Valid() {
 		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "malformed player id")
 	}
-	timeout, ok := parseTimeout(first(md, mdTimeout))
-	if !ok {
-		timeout = gamemesh.DefaultDeadline
+	timeout := a.callTimeout
+	if d, ok := parseDeadline(first(md, mdDeadline)); ok {
+		timeout = min(time.Until(d), timeout)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, handlerTimeout(timeout))
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	commonv1pb "github.com/dapr/dapr/pkg/proto/common/v1"
 	runtimev1pb "github.com/dapr/dapr/pkg/proto/runtime/v1"
@@ -50,8 +49,7 @@ func (d *DirectInvoker) Invoke(ctx context.Context, req gamemesh.Request) ([]byt
 		ctx, cancel = context.WithTimeout(ctx, gamemesh.DefaultDeadline)
 		defer cancel()
 	}
-	deadline, _ := ctx.Deadline()
-	kv := []string{mdTimeout, formatTimeout(time.Until(deadline)), mdPlayer, string(req.Player), mdRequestID, req.ID}
+	kv := []string{mdDeadline, formatDeadline(callDeadline(ctx, gamemesh.DefaultDeadline)), mdPlayer, string(req.Player), mdRequestID, req.ID}
 	if d.token != "" {
 		kv = append(kv, tokenHeader, d.token)
 	}

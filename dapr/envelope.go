@@ -1,6 +1,7 @@
 package dapr
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,10 +26,13 @@ import (
 const (
 	mdPlayer    = "gamemesh-player"
 	mdRequestID = "gamemesh-request-id"
-	// mdTimeout is the caller's remaining time in milliseconds: daprd's gRPC
-	// app channel calls the app with context.Background(), so the deadline is
-	// carried explicitly.
-	mdTimeout = "gamemesh-timeout-ms"
+	// mdDeadline is when the caller gives up on the call, in milliseconds
+	// since the Unix epoch: daprd's gRPC app channel calls the app with
+	// context.Background(), so the deadline is carried explicitly. It is
+	// absolute, so the time a request waits in the sidecars before it reaches
+	// the app counts too (the callers' and the apps' clocks are assumed to
+	// agree to well within handlerTimeout's margin, as NTP keeps them).
+	mdDeadline = "gamemesh-deadline-ms"
 
 	requestContentType = "application/x-protobuf"
 	resultContentType  = "application/vnd.gamemesh.result+proto"
@@ -75,20 +79,37 @@ func decodeResult(b []byte) ([]byte, error) {
 	return st.Details[0].GetValue(), nil
 }
 
-// formatTimeout renders the time left until deadline for mdTimeout (at least 1 ms).
-func formatTimeout(left time.Duration) string {
-	ms := left.Milliseconds()
-	if ms < 1 {
-		ms = 1
+// callDeadline is the deadline a caller sends with a call: its own, capped
+// at callTimeout from now (the function timeout of the sidecars, past which
+// daprd gives up on the attempt whatever the caller's context says).
+func callDeadline(ctx context.Context, callTimeout time.Duration) time.Time {
+	limit := time.Now().Add(callTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(limit) {
+		return d
 	}
-	return strconv.FormatInt(ms, 10)
+	return limit
 }
 
-// parseTimeout reads mdTimeout; ok is false when absent or malformed.
-func parseTimeout(v string) (time.Duration, bool) {
+// formatDeadline renders a deadline for mdDeadline.
+func formatDeadline(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// parseDeadline reads mdDeadline; ok is false when absent or malformed.
+func parseDeadline(v string) (time.Time, bool) {
 	ms, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || ms <= 0 {
-		return 0, false
+		return time.Time{}, false
 	}
-	return time.Duration(ms) * time.Millisecond, true
+	return time.UnixMilli(ms), true
+}
+
+// handlerTimeout is how long a handler may run when its caller has timeout
+// left: a little less, so that a handler that runs out of time (a contested
+// record, a slow store) answers DEADLINE_EXCEEDED in-band before the caller's
+// sidecar gives up on the call. A timeout at the sidecar is a transport
+// failure that its circuit breaker counts; a burst of them on one busy key
+// would cut every caller off the app for the breaker's open time. The margin
+// is a tenth of the time left, 5 to 50 ms, and covers the way back.
+func handlerTimeout(timeout time.Duration) time.Duration {
+	margin := min(max(timeout/10, 5*time.Millisecond), 50*time.Millisecond)
+	return max(timeout-margin, timeout/2)
 }

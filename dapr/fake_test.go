@@ -145,7 +145,7 @@ func forwardTo(t *testing.T, f *fakeDaprd, app *App, appToken string) {
 		md, _ := metadata.FromIncomingContext(ctx)
 		out := metadata.MD{}
 		for k, v := range md {
-			if k == mdPlayer || k == mdRequestID || k == mdTimeout {
+			if k == mdPlayer || k == mdRequestID || k == mdDeadline {
 				out[k] = v
 			}
 		}

@@ -57,8 +57,7 @@ func (i *Invoker) Invoke(ctx context.Context, req gamemesh.Request) ([]byte, err
 		ctx, cancel = context.WithTimeout(ctx, gamemesh.DefaultDeadline)
 		defer cancel()
 	}
-	deadline, _ := ctx.Deadline()
-	kv := []string{mdTimeout, formatTimeout(time.Until(deadline))}
+	kv := []string{mdDeadline, formatDeadline(callDeadline(ctx, gamemesh.DefaultDeadline))}
 	if req.Player != "" {
 		kv = append(kv, mdPlayer, string(req.Player))
 	}

@@ -80,8 +80,17 @@ func TestInvokeThroughApp(t *testing.T) {
 	if got.req.Player != player || got.req.ID != "req-1" || got.req.App != "mail" || got.req.Method != "echo" {
 		t.Fatalf("handler saw %+v", got.req)
 	}
-	if !got.hasDL || got.deadline > 200*time.Millisecond || got.deadline <= 0 {
-		t.Fatalf("handler deadline %v (set %v), want within the caller's 200ms", got.deadline, got.hasDL)
+	// The handler gets the caller's time less a margin for the way back.
+	if !got.hasDL || got.deadline > 180*time.Millisecond || got.deadline <= 0 {
+		t.Fatalf("handler deadline %v (set %v), want within the caller's 200ms less 20ms", got.deadline, got.hasDL)
+	}
+	// A caller with all the time in the world still has the sidecars'
+	// function timeout (300 ms) per attempt: the handler answers before it.
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	_, err = inv.Invoke(ctx, gamemesh.Request{App: "mail", Method: "echo", ID: "req-3"})
+	cancel()
+	if got = <-seen; err != nil || got.deadline > 270*time.Millisecond || got.deadline < 200*time.Millisecond {
+		t.Fatalf("handler deadline %v for a caller with 10s (%v), want about 300ms less 30ms", got.deadline, err)
 	}
 
 	_, err = inv.Invoke(t.Context(), gamemesh.Request{App: "mail", Method: "fail", ID: "req-2"})

@@ -138,7 +138,9 @@ func (s *Scene) cast(p *entity, in Input) *gamemesh.Error {
 	switch {
 	case !ok:
 		return gamemesh.Errorf(gamemesh.CodeNotFound, "no entity %d", in.Target)
-	case t.kind != KindMonster:
+	case t.kind == KindPlayer && !s.pvp:
+		return gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "player versus player is switched off in this scene")
+	case t == p || t.kind != KindMonster && t.kind != KindPlayer:
 		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "entity %d is a %v and cannot be attacked", in.Target, t.kind)
 	case !t.alive():
 		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "entity %d is dead", in.Target)

@@ -37,6 +37,9 @@ type Scene struct {
 	slab    slab
 	mark    uint64 // last mark handed out by diff
 
+	// pvp lets players cast on players (SetPvP).
+	pvp bool
+
 	// brute makes the AOI check every entity against every observer (tests, benchmarks).
 	brute bool
 }
@@ -76,6 +79,11 @@ func New(cfg Config) (*Scene, error) {
 	}
 	return s, nil
 }
+
+// SetPvP allows or forbids casts of players on players from the next Step
+// (forbidden: such casts are refused with FEATURE_DISABLED). The scene host
+// follows the "pvp" feature switch with it.
+func (s *Scene) SetPvP(on bool) { s.pvp = on }
 
 // Tick returns the last tick stepped (0 before the first Step).
 func (s *Scene) Tick() uint64 { return s.tick }

@@ -110,7 +110,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("scenehost: subscribing to %s: %w", sub.Topic, err)
 		}
 	}
-	h.srv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20))
+	h.srv = grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
 	gamev1.RegisterSceneLinkServer(h.srv, h)
 	h.wg.Go(func() {
 		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {

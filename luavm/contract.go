@@ -5,6 +5,9 @@ package luavm
 //
 //   - achievement: on_event(event, progress) -> progress, unlocks. See
 //     scripts/achievement/rules.lua and scripts/README.md for the shapes.
+//   - combat: resolve(batch) -> results, one call per scene tick (package
+//     scenehost, scripts/combat/rules.lua).
 var RequiredExports = map[string][]string{
 	"achievement": {"on_event"},
+	"combat":      {"resolve"},
 }

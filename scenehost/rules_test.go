@@ -1,0 +1,138 @@
+package scenehost_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/gamedata"
+	"github.com/gamemesh/gamemesh/luavm"
+	"github.com/gamemesh/gamemesh/scene"
+	"github.com/gamemesh/gamemesh/scenehost"
+)
+
+// combatPool is a Lua pool running scripts/combat.
+func combatPool(t *testing.T) *luavm.Pool {
+	t.Helper()
+	p, err := luavm.New(luavm.Options{Required: luavm.RequiredExports})
+	must(t, err)
+	must(t, p.Start())
+	t.Cleanup(func() { _ = p.Close() })
+	b, err := luavm.LoadModule("../scripts/combat")
+	must(t, err)
+	_, err = p.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true})
+	must(t, err)
+	return p
+}
+
+// counting counts the crossings to Lua.
+type counting struct {
+	scenehost.LuaCaller
+	batches, calls atomic.Int32
+}
+
+func (c *counting) CallBatch(ctx context.Context, module string, calls []luavm.Call) ([]luavm.Result, luavm.Generation, error) {
+	c.batches.Add(1)
+	c.calls.Add(int32(len(calls)))
+	return c.LuaCaller.CallBatch(ctx, module, calls)
+}
+
+func TestLuaDropItemsAreInTheCatalogue(t *testing.T) {
+	pool := combatPool(t)
+	vals, _, err := pool.Call(context.Background(), scenehost.RulesModule, "drop_items")
+	must(t, err)
+	items := vals[0].([]any)
+	if len(items) == 0 {
+		t.Fatal("no drop items")
+	}
+	for _, it := range items {
+		if !gamedata.Items().Known(it.(string)) {
+			t.Errorf("Lua drop table names %q, not in gamedata/items.json", it)
+		}
+	}
+	for _, tbl := range scenehost.DefaultDropTables() {
+		for _, c := range tbl.Items {
+			if !gamedata.Items().Known(c.Item) {
+				t.Errorf("Go drop table names %q, not in gamedata/items.json", c.Item)
+			}
+		}
+	}
+}
+
+// A tick with many casts crosses to Lua once, and Lua's damage, deaths,
+// drops and experience land in the scene.
+func TestLuaRulesOneCrossingPerTick(t *testing.T) {
+	c := &counting{LuaCaller: combatPool(t)}
+	cfg := scenehost.DefaultScenes()[1].Config // the crypt: skeletons in full sync
+	cfg.ID, cfg.Seed, cfg.Rules = "crypt-test", 9, scenehost.LuaRules{Lua: c}
+	cfg.Spawns = []scene.SpawnPoint{{Monster: "skeleton", At: scene.P(10, 10), Count: 1}}
+	cfg.MaxPlayers = 0
+	s, err := scene.New(cfg)
+	must(t, err)
+	var in []scene.Input
+	for i := range 5 {
+		in = append(in, scene.Join(gamemesh.PlayerID("p"+string(rune('a'+i))+"x"), 10, 11, 30, 0))
+	}
+	s.Step(1, in)
+	var skel scene.EntityID
+	for _, e := range s.Entities() {
+		if e.Kind == scene.KindMonster {
+			skel = e.ID
+		}
+	}
+	in = in[:0]
+	for i := range 5 {
+		in = append(in, scene.Cast(gamemesh.PlayerID("p"+string(rune('a'+i))+"x"), scenehost.SkillStrike, skel))
+	}
+	out := s.Step(2, in)
+	if out.RulesErr != nil || len(out.Errors) != 0 {
+		t.Fatalf("rules error %v, input errors %v", out.RulesErr, out.Errors)
+	}
+	if c.batches.Load() != 1 || c.calls.Load() != 1 {
+		t.Fatalf("%d crossings and %d calls for one tick of 5 casts, want 1 and 1", c.batches.Load(), c.calls.Load())
+	}
+	killed, xp := false, false
+	for _, ev := range out.Events {
+		killed = killed || ev.Kind == scene.EventMonsterKilled
+	}
+	for _, e := range s.Entities() {
+		if e.Kind == scene.KindPlayer && (e.XP > 0 || e.Level > 30) {
+			xp = true
+		}
+	}
+	if !killed || !xp {
+		t.Fatalf("level-30 players did not kill an 80 HP skeleton with 5 strikes: %+v", out.Events)
+	}
+}
+
+// A Lua answer that breaks the contract fails the tick's combat (no damage),
+// it never reaches the scene.
+func TestLuaRulesRefuseBadAnswers(t *testing.T) {
+	for name, src := range map[string]string{
+		"wrong count":  `function resolve(b) return {} end`,
+		"unknown item": `function resolve(b) local o = {} for i = 1, #b.events do o[i] = {damage = 1, xp = 1, drops = {{item = "excalibur", count = 1}}} end return o end`,
+		"negative":     `function resolve(b) local o = {} for i = 1, #b.events do o[i] = {damage = -5} end return o end`,
+		"raises":       `function resolve(b) error("boom") end`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := luavm.New(luavm.Options{})
+			must(t, err)
+			must(t, p.Start())
+			defer p.Close()
+			b, err := luavm.NewBundle(scenehost.RulesModule, []luavm.File{{Name: "rules.lua", Source: src}})
+			must(t, err)
+			_, err = p.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true})
+			must(t, err)
+			rules := scenehost.LuaRules{Lua: p}
+			_, err = rules.ResolveCombat(scene.CombatBatch{Seed: 1, Events: []scene.CombatEvent{{
+				Attacker: scene.Combatant{ID: 1, Kind: scene.KindPlayer, Level: 1, HP: 10, MaxHP: 10},
+				Defender: scene.Combatant{ID: 2, Kind: scene.KindMonster, Type: "wolf", Level: 1, HP: 1, MaxHP: 10},
+				Skill:    scene.Skill{ID: 1, Power: 5},
+			}}})
+			if err == nil {
+				t.Fatal("a bad answer was accepted")
+			}
+		})
+	}
+}

@@ -49,7 +49,7 @@ func registerApps(reg *functions.Registry, names []string, p appPorts) error {
 		case "mail":
 			app, err = mail.New(mail.Config{}, mail.Deps{Store: p.store, Invoker: p.invoker, Publisher: p.pub, Pusher: p.pusher, Logger: p.log})
 		case "player":
-			app, err = player.New(player.Config{WelcomeGift: p.welcome}, player.Deps{Store: p.store, Invoker: p.invoker, Logger: p.log})
+			app, err = player.New(player.Config{WelcomeGift: p.welcome}, player.Deps{Store: p.store, Invoker: p.invoker, Publisher: p.pub, Logger: p.log})
 		case "guild":
 			app, err = guild.New(guild.Config{}, guild.Deps{Store: p.store, Invoker: p.invoker, Pusher: p.pusher, Logger: p.log})
 		case "achievement":

@@ -28,6 +28,8 @@ type EmbeddedConfig struct {
 	WelcomeGift []*gamev1.Item
 	// Lua configures the Lua runtime (scripts folder, watch, budgets).
 	Lua LuaConfig
+	// Scene configures the scene host run in process (see EmbeddedScene).
+	Scene EmbeddedScene
 }
 
 // DefaultWelcomeGift is what a new player finds in its mailbox.
@@ -50,6 +52,7 @@ type Embedded struct {
 	gate      *gate.Gate
 	roster    *directory.MemoryRoster
 	announce  *directory.Announcer
+	scene     *embeddedScene
 	subCtx    context.Context
 	cancel    context.CancelFunc
 	// SecretSource says where the ticket secret came from (for the start log).
@@ -107,6 +110,11 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	}
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
+	e.roster = directory.NewMemoryRoster(0)
+	if e.scene, err = newEmbeddedScene(cfg.Scene, sceneParts{invoker: inv, pub: pub, sub: e.db, roster: e.roster,
+		flags: e.flags, lua: e.lua, metrics: metrics.reg, log: log}); err != nil {
+		return nil, err
+	}
 
 	if err := registerApps(e.reg, FunctionApps(), appPorts{
 		store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
@@ -127,6 +135,7 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		Subscriber: e.db,
 		Publisher:  pub,
 		Features:   e.flags,
+		Scenes:     e.scene.locator(),
 		Logger:     log.With("part", "gate"),
 
 		Metrics:        metrics.reg, // the process registry, served at GET /metrics
@@ -135,7 +144,6 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	e.roster = directory.NewMemoryRoster(0)
 	var stopReport func()
 	e.announce, stopReport = newAnnouncer(e.roster, rosterMember{
 		member: directory.Member{ID: cfg.Gate.ID, Kind: directory.KindGate},
@@ -159,6 +167,9 @@ func (e *Embedded) Start(ctx context.Context) error {
 		if err := e.db.Subscribe(e.subCtx, s); err != nil {
 			return fmt.Errorf("system: subscribing %s to %s: %w", s.Group, s.Topic, err)
 		}
+	}
+	if err := e.scene.start(ctx, e.roster, e.flags, e.lua, e.log); err != nil {
+		return err
 	}
 	if err := e.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
@@ -192,6 +203,9 @@ func (e *Embedded) Stop(ctx context.Context) error {
 		if err := e.gate.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("gate: %w", err))
 		}
+	}
+	if err := e.scene.stop(ctx); err != nil { // after the gate: its players' records are saved
+		errs = append(errs, fmt.Errorf("scene: %w", err))
 	}
 	if err := e.close(); err != nil {
 		errs = append(errs, err)

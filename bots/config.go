@@ -42,6 +42,8 @@ type Config struct {
 	// i×Stagger/Players. 0 means 10 ms per bot, at most 2 s and at most a
 	// quarter of Duration.
 	Stagger time.Duration
+	// Scene is the movement/combat mix (realtime.go).
+	Scene SceneMix
 }
 
 // withDefaults validates c and fills its zero values.
@@ -75,6 +77,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Seed == 0 {
 		c.Seed = time.Now().UnixNano()
 	}
+	c.Scene = c.Scene.withDefaults()
 	return c, nil
 }
 

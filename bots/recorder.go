@@ -33,6 +33,7 @@ type recorder struct {
 	calls        atomic.Int64
 	errors       atomic.Int64
 	online       atomic.Int64
+	scene        sceneCounters // realtime play (realtime.go)
 
 	// onNewCode, if set, is called (outside the lock) the first time a code fails.
 	onNewCode func(route string, err error)

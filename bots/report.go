@@ -33,6 +33,8 @@ type Report struct {
 	SessionsLost int64 `json:"sessions_lost"`
 	// ErrorCodes counts failures by code name (ALREADY_DONE, RATE_LIMITED...).
 	ErrorCodes map[string]int64 `json:"error_codes,omitempty"`
+	// Scene is the realtime play (realtime.go); omitted when it is off.
+	Scene *SceneStats `json:"scene,omitempty"`
 }
 
 // RouteStats is the statistics of one route. Latency percentiles are over the

@@ -22,6 +22,9 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpBase := fs.String("http", "http://127.0.0.1:7101", "gate HTTP base for the guest login")
 	every := fs.Duration("mail-every", 2*time.Second, "how often each player sends a mail")
 	prefix := fs.String("prefix", "", "device id prefix (default: random per run, so every run makes new players)")
+	noScene := fs.Bool("no-scene", false, "no realtime play (a backend without scene hosts)")
+	moves := fs.Float64("moves", 5, "realtime actions (move, cast, pickup) per player per second")
+	dungeonEvery := fs.Duration("dungeon-every", time.Minute, "mean interval between dungeon entries of a player (negative: never)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -30,7 +33,8 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix}, log)
+	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix,
+		Scene: bots.SceneMix{Off: *noScene, MovesPerSec: *moves, DungeonEvery: *dungeonEvery}}, log)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	// Seed, when not 0, seeds the scenes (tests); otherwise each scene run
 	// draws its own.
 	Seed uint64
+	// InstanceGrace is how long an empty dungeon instance waits before it
+	// closes (default 10 s: a player on its way in has time to arrive).
+	InstanceGrace time.Duration
 }
 
 // Features says whether a system is switched on (*feature.Flags).
@@ -133,6 +136,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EventBuffer == 0 {
 		c.EventBuffer = DefaultEventBuffer
+	}
+	if c.InstanceGrace == 0 {
+		c.InstanceGrace = emptyGrace
 	}
 	return c
 }

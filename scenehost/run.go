@@ -52,7 +52,7 @@ func (h *Host) newRun(id string, def *SceneDef) (*sceneRun, error) {
 		return nil, err
 	}
 	return &sceneRun{
-		h: h, id: id, def: def, static: def.Static, runID: strconv.FormatUint(cfg.Seed, 36), s: s,
+		h: h, id: id, def: def, static: def.Static, runID: id + "-" + strconv.FormatUint(cfg.Seed, 36), s: s,
 		q:       newInputQueue(h.cfg.QueuePerScene, h.cfg.QueuePerPlayer),
 		period:  time.Second / time.Duration(h.cfg.TickRate),
 		members: map[gamemesh.PlayerID]*held{}, emptySince: time.Now(),
@@ -171,7 +171,7 @@ func (r *sceneRun) closeIfEmpty(now time.Time) bool {
 		r.emptySince = now
 		return false
 	}
-	if now.Sub(r.emptySince) < emptyGrace {
+	if now.Sub(r.emptySince) < r.h.cfg.InstanceGrace {
 		return false
 	}
 	if !r.h.closeRun(r) {

@@ -87,6 +87,5 @@ func DefaultScenes() []SceneDef {
 	}
 }
 
-// emptyGrace is how long an empty dungeon instance waits before it closes
-// (a player transferring in has time to arrive).
+// emptyGrace is the default Config.InstanceGrace.
 const emptyGrace = 10 * time.Second

@@ -179,7 +179,7 @@ func must(t testing.TB, err error) {
 
 // hostConfig is a fast-flushing host for tests.
 func hostConfig(id string, static ...string) scenehost.Config {
-	cfg := scenehost.Config{ID: id, ClaimTTL: 600 * time.Millisecond, Seed: 42}
+	cfg := scenehost.Config{ID: id, ClaimTTL: 600 * time.Millisecond, InstanceGrace: 300 * time.Millisecond}
 	if static != nil {
 		cfg.Static = static
 	}
@@ -387,4 +387,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -65,6 +65,9 @@ type rtPlayer struct {
 	s      *session
 	link   *rtLink // nil while the player is between hosts
 	homing bool    // a home loop runs for it
+	// inflight are the requests sent to the host and not answered yet (seq →
+	// route): answered UNAVAILABLE by the gate when the host is lost.
+	inflight map[uint64]string
 }
 
 func newRealtime(g *Gate, hosts SceneHosts) *realtime {
@@ -83,7 +86,7 @@ func (rt *realtime) online(s *session) {
 		rt.mu.Unlock()
 		return
 	}
-	p := &rtPlayer{s: s}
+	p := &rtPlayer{s: s, inflight: map[uint64]string{}}
 	old := rt.players[s.player]
 	rt.players[s.player] = p
 	rt.mu.Unlock()
@@ -204,8 +207,18 @@ func (s *session) realtime(env *gamev1.Envelope) bool {
 	if l == nil {
 		return s.respondError(env, gamemesh.CodeUnavailable, "entering the world, retry")
 	}
+	rt.mu.Lock()
+	if len(p.inflight) >= s.g.cfg.MaxInflight {
+		rt.mu.Unlock()
+		return s.respondError(env, gamemesh.CodeRateLimited, "too many realtime requests in flight")
+	}
+	p.inflight[env.Seq] = env.Route
+	rt.mu.Unlock()
 	if !l.send(&gamev1.LinkInput{Op: gamev1.LinkOp_LINK_OP_REQUEST, PlayerId: string(s.player), SessionId: s.id,
 		Seq: env.Seq, Route: env.Route, Body: env.Body}) {
+		rt.mu.Lock()
+		delete(p.inflight, env.Seq)
+		rt.mu.Unlock()
 		return s.respondError(env, gamemesh.CodeUnavailable, "scene host unreachable, retry")
 	}
 	return true
@@ -266,11 +279,14 @@ func (rt *realtime) onDown(l *rtLink, down *gamev1.LinkDown) {
 			if p.link == l {
 				p.link = nil
 			}
+			unanswered := takeInflight(p)
 			rt.mu.Unlock()
 			body, _ := proto.Marshal(&gamev1.SceneLost{Reason: o.GetError()})
-			rt.deliver(s, []*gamev1.Envelope{{Kind: gamev1.Kind_KIND_PUSH, Route: pushSceneLost, Body: body}})
+			rt.deliver(s, append(unanswered, &gamev1.Envelope{Kind: gamev1.Kind_KIND_PUSH, Route: pushSceneLost, Body: body}))
 			rt.home(p, homeRetry)
 			continue
+		case gamev1.LinkOutKind_LINK_OUT_RESPONSE:
+			delete(p.inflight, o.GetReplyTo())
 		}
 		rt.mu.Unlock()
 		var env *gamev1.Envelope
@@ -322,10 +338,12 @@ func (rt *realtime) linkLost(l *rtLink, err error) {
 		delete(rt.links, l.host)
 	}
 	var lost []*rtPlayer
+	unanswered := map[*rtPlayer][]*gamev1.Envelope{}
 	for _, p := range rt.players {
 		if p.link == l {
 			p.link = nil
 			lost = append(lost, p)
+			unanswered[p] = takeInflight(p)
 		}
 	}
 	stopped := rt.stopped
@@ -336,9 +354,21 @@ func (rt *realtime) linkLost(l *rtLink, err error) {
 	rt.log.Warn("scene host link lost: re-homing its players", "host", l.host, "players", len(lost), "err", err)
 	body, _ := proto.Marshal(&gamev1.SceneLost{Reason: "scene host lost"})
 	for _, p := range lost {
-		rt.deliver(p.s, []*gamev1.Envelope{{Kind: gamev1.Kind_KIND_PUSH, Route: pushSceneLost, Body: body}})
+		rt.deliver(p.s, append(unanswered[p], &gamev1.Envelope{Kind: gamev1.Kind_KIND_PUSH, Route: pushSceneLost, Body: body}))
 		rt.home(p, homeRetry)
 	}
+}
+
+// takeInflight answers p's unanswered requests UNAVAILABLE (the host that
+// had them is gone). rt.mu is held.
+func takeInflight(p *rtPlayer) []*gamev1.Envelope {
+	var out []*gamev1.Envelope
+	for seq, route := range p.inflight {
+		out = append(out, &gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, ReplyTo: seq, Route: route,
+			Code: gamemesh.CodeUnavailable, Error: "scene host lost, retry"})
+	}
+	clear(p.inflight)
+	return out
 }
 
 // stop closes every link (after sending what is queued: the detaches of the

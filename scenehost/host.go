@@ -119,6 +119,7 @@ func (h *Host) Start(ctx context.Context) error {
 	})
 	h.wg.Go(func() { h.events.loop(h.ctx) })
 	h.wg.Go(h.saverLoop)
+	h.wg.Go(h.gcLoop)
 	h.claimRound(ctx)
 	h.wg.Go(h.claimLoop)
 	h.log.Info("scene host started", "addr", h.Addr(), "tick_hz", h.cfg.TickRate, "static", h.cfg.Static)

@@ -249,8 +249,11 @@ func (b *bot) act(abort context.Context) {
 }
 
 // sceneCall is a realtime call; the expected game-level refusals are counted
-// apart and not as errors.
+// apart and not as errors, and so is UNAVAILABLE: the answer of a call in
+// flight when the player's scene host was lost or the player was between
+// scenes (the scene.lost push and the re-entry are in the report).
 func (b *bot) sceneCall(abort context.Context, route string, in, out proto.Message, expected ...gamemesh.Code) error {
+	expected = append(expected, gamemesh.CodeUnavailable)
 	err := b.callExpecting(abort, route, in, out, expected...)
 	if err != nil {
 		for _, c := range expected {

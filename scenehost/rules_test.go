@@ -6,24 +6,48 @@ import (
 	"testing"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/functions/achievement"
 	"github.com/gamemesh/gamemesh/gamedata"
 	"github.com/gamemesh/gamemesh/luavm"
 	"github.com/gamemesh/gamemesh/scene"
 	"github.com/gamemesh/gamemesh/scenehost"
 )
 
-// combatPool is a Lua pool running scripts/combat.
-func combatPool(t *testing.T) *luavm.Pool {
+// luaPool is a Lua pool running scripts/combat and scripts/achievement.
+func luaPool(t testing.TB) *luavm.Pool {
 	t.Helper()
 	p, err := luavm.New(luavm.Options{Required: luavm.RequiredExports})
 	must(t, err)
 	must(t, p.Start())
 	t.Cleanup(func() { _ = p.Close() })
-	b, err := luavm.LoadModule("../scripts/combat")
-	must(t, err)
-	_, err = p.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true})
-	must(t, err)
+	for _, m := range []string{"combat", "achievement"} {
+		b, err := luavm.LoadModule("../scripts/" + m)
+		must(t, err)
+		_, err = p.Patch(context.Background(), b, luavm.PatchOptions{By: "test", SkipCanary: true})
+		must(t, err)
+	}
 	return p
+}
+
+func combatPool(t *testing.T) *luavm.Pool { return luaPool(t) }
+
+// poolRules runs the achievement rules on a pool (as internal/system does).
+type poolRules struct{ pool *luavm.Pool }
+
+func (r poolRules) Evaluate(ctx context.Context, calls []achievement.RuleCall) ([]achievement.RuleResult, string, error) {
+	lc := make([]luavm.Call, len(calls))
+	for i, c := range calls {
+		lc[i] = luavm.Call{Fn: achievement.RuleFunction, Args: c.Args()}
+	}
+	res, gen, err := r.pool.CallBatch(ctx, achievement.RulesModule, lc)
+	if err != nil {
+		return nil, gen.String(), err
+	}
+	out := make([]achievement.RuleResult, len(res))
+	for i := range res {
+		out[i] = achievement.NewRuleResult(res[i].Values, res[i].Err)
+	}
+	return out, gen.String(), nil
 }
 
 // counting counts the crossings to Lua.

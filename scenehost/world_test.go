@@ -17,11 +17,14 @@ import (
 	"github.com/gamemesh/gamemesh/client"
 	"github.com/gamemesh/gamemesh/directory"
 	"github.com/gamemesh/gamemesh/functions"
+	"github.com/gamemesh/gamemesh/functions/achievement"
+	"github.com/gamemesh/gamemesh/functions/guild"
 	"github.com/gamemesh/gamemesh/functions/functionstest"
 	"github.com/gamemesh/gamemesh/functions/login"
 	"github.com/gamemesh/gamemesh/functions/mail"
 	"github.com/gamemesh/gamemesh/functions/player"
 	"github.com/gamemesh/gamemesh/gate"
+	"github.com/gamemesh/gamemesh/luavm"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/scene"
 	"github.com/gamemesh/gamemesh/scenehost"
@@ -102,7 +105,7 @@ func (b *bus) topic(name string) []gamemesh.Event {
 
 // world is a gate, login/mail/player apps on an in-memory store, and scene hosts.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	reg    *functions.Registry
 	mem    *functionstest.MemStore
 	store  *functionstest.FaultyStore // under the player app
@@ -114,6 +117,7 @@ type world struct {
 	flags  *switches
 	hosts  map[string]*hostRun
 	ndev   atomic.Int32
+	lua    *luavm.Pool // combat and achievement rules
 }
 
 type hostRun struct {
@@ -139,7 +143,7 @@ func (s *switches) set(system string, on bool) {
 	s.off[system] = !on
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	mem := functionstest.NewMemStore(nil)
 	w := &world{t: t, reg: functions.NewRegistry(), mem: mem, store: &functionstest.FaultyStore{Store: mem}, bus: &bus{},
@@ -152,16 +156,23 @@ func newWorld(t *testing.T) *world {
 	must(t, err)
 	pa, err := player.New(player.Config{}, player.Deps{Store: w.store, Invoker: w.inv, Publisher: w.bus})
 	must(t, err)
-	la.Register(w.reg)
-	ma.Register(w.reg)
-	pa.Register(w.reg)
+	w.lua = luaPool(t)
+	dir := directory.NewMemory()
+	pusher := directory.Pusher{Locator: dir, Publisher: w.bus}
+	ga, err := guild.New(guild.Config{}, guild.Deps{Store: mem, Invoker: w.inv, Pusher: pusher})
+	must(t, err)
+	aa, err := achievement.New(achievement.Config{}, achievement.Deps{Store: mem, Invoker: w.inv, Rules: poolRules{w.lua}, Pusher: pusher})
+	must(t, err)
+	for _, app := range []interface{ Register(*functions.Registry) }{la, ma, pa, ga, aa} {
+		app.Register(w.reg)
+	}
 	for _, s := range w.reg.Subscriptions() {
 		must(t, w.bus.Subscribe(context.Background(), s))
 	}
 	verifier, err := ticket.NewVerifier(testSecret)
 	must(t, err)
 	w.gate, err = gate.New(gate.Config{ID: "gate-1", TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"}, gate.Deps{
-		Invoker: w.inv, Tickets: verifier, Used: directory.Once{Store: mem, Prefix: "used/"}, Directory: directory.NewMemory(),
+		Invoker: w.inv, Tickets: verifier, Used: directory.Once{Store: mem, Prefix: "used/"}, Directory: dir,
 		Subscriber: w.bus, Features: w.flags, Scenes: directory.SceneLocator{Scenes: w.scenes, Roster: w.roster},
 	})
 	must(t, err)
@@ -191,7 +202,7 @@ func (w *world) addHost(cfg scenehost.Config, flush time.Duration) *scenehost.Ho
 	w.t.Helper()
 	h, err := scenehost.New(cfg, scenehost.Deps{
 		Invoker: w.inv, Publisher: w.bus, Subscriber: w.bus, Directory: w.scenes, Roster: w.roster, Features: w.flags,
-		FlushInterval: func() time.Duration { return flush },
+		FlushInterval: func() time.Duration { return flush }, Rules: scenehost.LuaRules{Lua: w.lua},
 	})
 	must(w.t, err)
 	must(w.t, h.Start(context.Background()))
@@ -224,7 +235,7 @@ func (w *world) stop() {
 
 // tplayer is a test client with its scene view.
 type tplayer struct {
-	t      *testing.T
+	t      testing.TB
 	conn   *client.Conn
 	id     gamemesh.PlayerID
 	pushes chan push

@@ -18,7 +18,8 @@ import (
 // player's scene host over the gate's link to it, never through a sidecar:
 // scene.move, scene.cast, scene.pickup, scene.enter (a dungeon) and
 // scene.leave (back to the city). The host answers once its tick applied the
-// input; its SceneUpdates come back on the same link as pushes.
+// input; its SceneUpdates come back on the same link as pushes. player.get
+// goes there too while a host holds the player: the host owns the record.
 const (
 	realtimeSystem = "scene"
 	// HomeScene is the scene every player reaches at login.
@@ -193,8 +194,30 @@ func (rt *realtime) attach(p *rtPlayer, host, addr string, in *gamev1.LinkInput)
 	return true
 }
 
-// request forwards a realtime request to the player's host; false ends the
-// read loop (the session's outbox is closed).
+// routeHeldRecord is served by the player's scene host while it holds the
+// player (it owns the record then); otherwise by the player app.
+const routeHeldRecord = "player.get"
+
+// takes reports whether route goes to the player's scene host: every scene
+// route, and player.get while a host holds the player.
+func (rt *realtime) takes(s *session, system, route string) bool {
+	if rt == nil {
+		return false
+	}
+	if system == realtimeSystem {
+		return true
+	}
+	if route != routeHeldRecord {
+		return false
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p := rt.players[s.player]
+	return p != nil && p.s == s && p.link != nil
+}
+
+// realtime forwards a request to the player's host; false ends the read
+// loop (the session's outbox is closed).
 func (s *session) realtime(env *gamev1.Envelope) bool {
 	rt := s.g.rt
 	rt.mu.Lock()

@@ -55,6 +55,11 @@ func (h *Host) onGrants(ctx context.Context, ev gamemesh.Event) error {
 	p := h.players[id]
 	h.mu.Unlock()
 	if p != nil {
+		select {
+		case <-p.loaded: // a notice during the load waits for the record
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		p.mu.Lock()
 		loaded := p.epoch != 0 && p.state != stOffline
 		p.mu.Unlock()

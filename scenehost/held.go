@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/gamedata"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -31,6 +33,10 @@ const appliedCap = 1000
 type held struct {
 	id     gamemesh.PlayerID
 	saveMu sync.Mutex
+	// loaded is closed once the record is checked out (or the checkout
+	// failed: then epoch stays 0).
+	loaded     chan struct{}
+	loadedOnce sync.Once
 
 	mu      sync.Mutex
 	session string
@@ -40,6 +46,7 @@ type held struct {
 	// wantOut: the session ended while loading or moving.
 	wantOut bool
 
+	base      *gamev1.PlayerRecord // the record as checked out (name, creation time...)
 	level     int64
 	xp        int64
 	inv       map[string]int64
@@ -60,6 +67,7 @@ type held struct {
 
 // load fills p from a checked-out record.
 func (p *held) load(rec *gamev1.PlayerRecord, epoch uint64, now time.Time) {
+	p.base = rec
 	p.level = max(rec.GetLevel(), 1)
 	p.xp = rec.GetXp()
 	p.inv = maps.Clone(rec.GetInventory())
@@ -73,6 +81,16 @@ func (p *held) load(rec *gamev1.PlayerRecord, epoch uint64, now time.Time) {
 	}
 	p.epoch, p.seq, p.lastSave = epoch, 0, now
 	p.version, p.savedVer = 0, 0
+}
+
+// markLoaded wakes those waiting for the record.
+func (p *held) markLoaded() { p.loadedOnce.Do(func() { close(p.loaded) }) }
+
+// record is the player's record as this host holds it. p.mu is held.
+func (p *held) record() *gamev1.PlayerRecord {
+	rec := proto.Clone(p.base).(*gamev1.PlayerRecord)
+	rec.Level, rec.Xp, rec.Inventory, rec.AppliedGrants = p.level, p.xp, maps.Clone(p.inv), slices.Clone(p.applied)
+	return rec
 }
 
 // snapshot returns the state to save under the next seq. p.mu is held.

@@ -159,20 +159,40 @@ func (h *Host) Stop(ctx context.Context) error {
 		p.state, p.scene, p.link, p.urgent = stOffline, nil, nil, true
 		p.mu.Unlock()
 	}
-	for _, g := range out {
-		for {
-			err := h.save(g.p, true)
-			if err == nil || gamemesh.CodeOf(err) == gamemesh.CodePermissionDenied {
+	// Save and free every record (8 at a time), then tell its gate: the
+	// gate re-homes the player, and the next host's checkout must find the
+	// record saved.
+	var mu sync.Mutex
+	work := make(chan gone)
+	var savers sync.WaitGroup
+	for range 8 {
+		savers.Go(func() {
+			for g := range work {
+				g.p.mu.Lock()
+				loaded := g.p.epoch != 0
+				g.p.mu.Unlock()
+				for loaded {
+					err := h.save(g.p, true)
+					if err == nil || gamemesh.CodeOf(err) == gamemesh.CodePermissionDenied {
+						break
+					}
+					if ctx.Err() != nil || !sleepCtx(ctx, 200*time.Millisecond) {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("scenehost: %s not saved: %w", g.p.id, err))
+						mu.Unlock()
+						break
+					}
+				}
 				h.forget(g.p)
-				break
+				g.l.send(detached(g.p.id, g.session, gamemesh.Errorf(gamemesh.CodeUnavailable, "scene host stopping")))
 			}
-			if ctx.Err() != nil || !sleepCtx(ctx, 200*time.Millisecond) {
-				errs = append(errs, fmt.Errorf("scenehost: %s not saved: %w", g.p.id, err))
-				break
-			}
-		}
-		g.l.send(detached(g.p.id, g.session, gamemesh.Errorf(gamemesh.CodeUnavailable, "scene host stopping")))
+		})
 	}
+	for _, g := range out {
+		work <- g
+	}
+	close(work)
+	savers.Wait()
 	for _, r := range runs {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		_ = h.deps.Directory.Release(rctx, r.id, h.cfg.ID)
@@ -211,7 +231,7 @@ func (h *Host) Kill() {
 	h.mu.Unlock()
 	h.srv.Stop()
 	for _, r := range runs {
-		close(r.stop)
+		r.stopOnce.Do(func() { close(r.stop) })
 		<-r.done
 	}
 	h.events.close()
@@ -325,12 +345,7 @@ func (h *Host) rulesFailed(sceneID string, err error) {
 
 // halt stops r's goroutine and takes its players' last state.
 func (h *Host) halt(r *sceneRun) {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	close(r.stop)
+	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
 	for _, v := range r.final {
 		if p := r.members[v.Player]; p != nil {

@@ -54,7 +54,7 @@ func (h *Host) attach(l *link, id gamemesh.PlayerID, in *gamev1.LinkInput) {
 		refuse(gamemesh.Errorf(gamemesh.CodeUnavailable, "scene host full"))
 		return
 	}
-	p := &held{id: id, session: in.GetSessionId(), link: l, state: stLoading, scene: r}
+	p := &held{id: id, session: in.GetSessionId(), link: l, state: stLoading, scene: r, loaded: make(chan struct{})}
 	h.players[id] = p
 	h.mu.Unlock()
 	h.wg.Go(func() { h.load(p, r) })
@@ -95,6 +95,7 @@ func (h *Host) load(p *held, r *sceneRun) {
 	if err != nil {
 		h.log.Warn("cannot take the player's record", "player", p.id, "err", err)
 		h.forget(p)
+		p.markLoaded()
 		p.linkOf().send(detached(p.id, p.sessionID(), gamemesh.Wrap(gamemesh.CodeUnavailable, err, "player record unavailable, retry")))
 		return
 	}
@@ -102,6 +103,7 @@ func (h *Host) load(p *held, r *sceneRun) {
 	p.load(co.GetPlayer(), co.GetEpoch(), time.Now())
 	level, xp, out := p.level, p.xp, p.wantOut
 	p.mu.Unlock()
+	p.markLoaded()
 	if out {
 		h.goOffline(p)
 		return
@@ -206,6 +208,9 @@ func (h *Host) request(l *link, id gamemesh.PlayerID, in *gamev1.LinkInput) {
 	switch {
 	case session != in.GetSessionId():
 		answer(gamemesh.Errorf(gamemesh.CodeNotFound, "session is not in a scene of this host"), nil)
+		return
+	case in.GetRoute() == RoutePlayerGet:
+		h.wg.Go(func() { h.getPlayer(p, answer) })
 		return
 	case state != stIn:
 		answer(gamemesh.Errorf(gamemesh.CodeUnavailable, "changing scene, retry"), nil)
@@ -395,4 +400,41 @@ func (h *Host) closeRun(r *sceneRun) bool {
 	})
 	h.log.Debug("dungeon instance closed", "scene", r.id)
 	return true
+}
+
+// RoutePlayerGet is served by the holding host while the player is online:
+// it owns the record then, the store's copy may be a flush interval old.
+const RoutePlayerGet = "player.get"
+
+// getPlayer answers player.get from the record held here, once it is
+// loaded, after applying the player's pending grants (when mail cannot be
+// reached the record is answered as it is: the grants wait).
+func (h *Host) getPlayer(p *held, answer func(error, []byte)) {
+	select {
+	case <-p.loaded:
+	case <-time.After(loadTimeout):
+		answer(gamemesh.Errorf(gamemesh.CodeUnavailable, "entering the world, retry"), nil)
+		return
+	case <-h.ctx.Done():
+		answer(gamemesh.Errorf(gamemesh.CodeShuttingDown, "scene host stopping"), nil)
+		return
+	}
+	p.mu.Lock()
+	loaded := p.epoch != 0
+	p.mu.Unlock()
+	if !loaded {
+		answer(gamemesh.Errorf(gamemesh.CodeUnavailable, "player record unavailable, retry"), nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, saveTimeout)
+	err := h.pullGrants(ctx, p)
+	cancel()
+	if err != nil {
+		h.log.Debug("player.get: grants not applied now", "player", p.id, "err", err)
+	}
+	p.mu.Lock()
+	rec := p.record()
+	p.mu.Unlock()
+	body, err := proto.Marshal(&gamev1.GetPlayerResponse{Player: rec})
+	answer(err, body)
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gamemesh/gamemesh/gamedata"
-	"github.com/gamemesh/gamemesh/luavm"
 	"github.com/gamemesh/gamemesh/scene"
 )
 
@@ -27,19 +26,19 @@ func DefaultDropTables() []scene.DropTable {
 	}
 }
 
-// LuaCaller runs a batch of calls on a Lua module in one crossing
-// (*luavm.Pool and the compositions' Lua component implement it).
-type LuaCaller interface {
-	CallBatch(ctx context.Context, module string, calls []luavm.Call) ([]luavm.Result, luavm.Generation, error)
-}
+// LuaFunc calls fn of a Lua module once with args, in one crossing to a Lua
+// worker, and returns what it returned (the error says which generation
+// failed). The compositions adapt luavm to it, so that this package does
+// not depend on the Lua runtime.
+type LuaFunc func(ctx context.Context, module, fn string, args []any) ([]any, error)
 
 // LuaRules resolves a tick's combat with scripts/combat: ONE call per tick
 // per scene (resolve(batch) with every event of the tick), so the tick
-// crosses to a locked Lua worker once, whatever its combat. Drops naming an
-// item the catalogue does not know are refused (dropped and the tick
-// reported as failed).
+// crosses to a locked Lua worker once, whatever its combat. A result that
+// breaks the contract (wrong count, negative damage, a drop naming an item
+// the catalogue does not know) fails the tick's combat.
 type LuaRules struct {
-	Lua LuaCaller
+	Call LuaFunc
 	// Timeout bounds the call (default 20 ms: less than half a tick).
 	Timeout time.Duration
 }
@@ -60,14 +59,11 @@ func (r LuaRules) ResolveCombat(b scene.CombatBatch) ([]scene.CombatResult, erro
 	batch := map[string]any{"scene": b.Scene, "tick": int64(b.Tick), "seed": int64(b.Seed % (1<<31 - 1)), "events": events}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res, gen, err := r.Lua.CallBatch(ctx, RulesModule, []luavm.Call{{Fn: RulesFunction, Args: []any{batch}}})
+	vals, err := r.Call(ctx, RulesModule, RulesFunction, []any{batch})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lua %s.%s: %w", RulesModule, RulesFunction, err)
 	}
-	if res[0].Err != nil {
-		return nil, fmt.Errorf("lua %s.%s (gen %d): %w", RulesModule, RulesFunction, gen.Number, res[0].Err)
-	}
-	return decodeResults(res[0].Values, len(b.Events))
+	return decodeResults(vals, len(b.Events))
 }
 
 func combatant(c scene.Combatant) map[string]any {

@@ -2,6 +2,7 @@ package scenehost
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -32,8 +33,9 @@ type sceneRun struct {
 	members    map[gamemesh.PlayerID]*held // scene goroutine only
 	emptySince time.Time
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 	// final is filled by the goroutine as it ends: the last state of its players.
 	final []scene.EntityView
 }

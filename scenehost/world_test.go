@@ -202,7 +202,7 @@ func (w *world) addHost(cfg scenehost.Config, flush time.Duration) *scenehost.Ho
 	w.t.Helper()
 	h, err := scenehost.New(cfg, scenehost.Deps{
 		Invoker: w.inv, Publisher: w.bus, Subscriber: w.bus, Directory: w.scenes, Roster: w.roster, Features: w.flags,
-		FlushInterval: func() time.Duration { return flush }, Rules: scenehost.LuaRules{Lua: w.lua},
+		FlushInterval: func() time.Duration { return flush }, Rules: scenehost.LuaRules{Call: poolFunc(w.lua)},
 	})
 	must(w.t, err)
 	must(w.t, h.Start(context.Background()))

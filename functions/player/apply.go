@@ -23,6 +23,11 @@ func (a *App) applyGrants(ctx context.Context, _ gamemesh.Request, in *gamev1.Ap
 		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "player_id must be 2 to 64 characters of [a-z0-9_-]")
 	}
 	applied, rec, err := a.apply(ctx, player)
+	var h heldError
+	if errors.As(err, &h) {
+		// The holding scene host applies them: pass the notice on.
+		return &gamev1.ApplyGrantsResponse{Player: h.rec}, a.forward(ctx, player, h.host)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,9 @@ func (a *App) checkout(ctx context.Context, _ gamemesh.Request, in *gamev1.Check
 	if prev := rec.GetLease(); prev.GetHolder() != host {
 		return nil, errLeaseLost(player) // a newer checkout won meanwhile
 	}
+	// Entering the world is where a new player gets its welcome gift (the
+	// holder serves player.get while the player is online).
+	rec = a.welcome(ctx, rec)
 	return &gamev1.CheckoutPlayerResponse{Player: rec, Epoch: rec.GetLease().GetEpoch()}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/gamemesh/gamemesh/directory/redisdir"
 	"github.com/gamemesh/gamemesh/feature"
 	"github.com/gamemesh/gamemesh/gate"
+	"github.com/gamemesh/gamemesh/luavm"
 	"github.com/gamemesh/gamemesh/scenehost"
 )
 
@@ -52,13 +53,28 @@ func newSceneHost(id, addr string, p sceneParts) (*scenehost.Host, error) {
 		deps.FlushInterval = func() time.Duration { return p.flags.Duration(feature.SceneFlushInterval) }
 	}
 	if p.lua != nil {
-		deps.Rules = scenehost.LuaRules{Lua: p.lua}
+		deps.Rules = scenehost.LuaRules{Call: luaFunc(p.lua)}
 	}
 	h, err := scenehost.New(scenehost.Config{ID: id, Addr: addr, AdvertiseAddr: p.advertise, TickRate: p.tickRate, Static: p.static}, deps)
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	return h, nil
+}
+
+// luaFunc adapts the Lua component to scenehost.LuaFunc: one call, one
+// crossing to a locked worker.
+func luaFunc(l *Lua) scenehost.LuaFunc {
+	return func(ctx context.Context, module, fn string, args []any) ([]any, error) {
+		res, gen, err := l.CallBatch(ctx, module, []luavm.Call{{Fn: fn, Args: args}})
+		if err != nil {
+			return nil, err
+		}
+		if res[0].Err != nil {
+			return nil, fmt.Errorf("generation %d: %w", gen.Number, res[0].Err)
+		}
+		return res[0].Values, nil
+	}
 }
 
 // sceneMember is what a scene host announces: its link address and load.

@@ -102,6 +102,12 @@ func TestGrantsWhileOnlineAppliedByTheHost(t *testing.T) {
 		RequestId: gamemesh.NewID(), Attachments: []*gamev1.Item{{Id: "gem", Count: 3}}}, &sent))
 	var claimed gamev1.ClaimMailResponse
 	must(t, functionstest.CallAs(ctx, w.reg, p.id, "", "mail", "claim", &gamev1.ClaimMailRequest{MailId: sent.MailId}, &claimed))
+	// player.get goes to the holding host, which applies pending grants first.
+	var got gamev1.GetPlayerResponse
+	must(t, p.call("player.get", &gamev1.GetPlayerRequest{}, &got))
+	if got.Player.Inventory["gem"] != 3 || got.Player.PlayerId != string(p.id) || got.Player.CreatedAtMs == 0 {
+		t.Fatalf("player.get while online = %v", got.Player)
+	}
 	eventually(t, "the grant saved by the host", func() bool { return w.record(p.id).Inventory["gem"] == 3 })
 	eventually(t, "the grant acknowledged", func() bool {
 		var pending gamev1.PendingGrantsResponse

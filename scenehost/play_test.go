@@ -72,6 +72,12 @@ func TestEnterCityFightLootAndSave(t *testing.T) {
 		t.Fatalf("joined at (%v,%v) as %+v, want the spawn (200,200)", x, y, me)
 	}
 	item := p.hunt()
+	// The holder answers player.get with the pickup at once, before any flush.
+	var got gamev1.GetPlayerResponse
+	must(t, p.call("player.get", &gamev1.GetPlayerRequest{}, &got))
+	if got.Player.Inventory[item] == 0 || got.Player.Xp == 0 && got.Player.Level == 1 {
+		t.Fatalf("player.get after a kill and a pickup = %v", got.Player)
+	}
 
 	eventually(t, "the kill and the pickup published", func() bool {
 		kinds := map[string]bool{}

@@ -170,3 +170,21 @@ func TestFloodIsRateLimitedAndBounded(t *testing.T) {
 		t.Fatalf("after the flood: %v", o)
 	}
 }
+
+// player.get of a player this host does not hold (it just left) is answered
+// by the player app.
+func TestPlayerGetOfAPlayerNotHeld(t *testing.T) {
+	w := newWorld(t)
+	h := w.addHost(hostConfig("host-1"), time.Second)
+	p := w.newPlayer()
+	p.enter(scenehost.CityName)
+	_ = p.conn.Close()
+	eventually(t, "logout saved", func() bool { return w.record(p.id).Lease.GetHolder() == "" })
+	l := dialRaw(t, h, "gate-x")
+	l.send(l.request(string(p.id), "gone-session", 9, "player.get", &gamev1.GetPlayerRequest{}))
+	o := l.next("answer", kind(gamev1.LinkOutKind_LINK_OUT_RESPONSE))
+	var got gamev1.GetPlayerResponse
+	if o.Code != gamemesh.CodeOK || proto.Unmarshal(o.Body, &got) != nil || got.Player.GetPlayerId() != string(p.id) {
+		t.Fatalf("player.get of a player not held: %v", o)
+	}
+}

@@ -2,6 +2,7 @@ package scenehost
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,6 +199,12 @@ func (h *Host) request(l *link, id gamemesh.PlayerID, in *gamev1.LinkInput) {
 	h.mu.Lock()
 	p := h.players[id]
 	h.mu.Unlock()
+	if p == nil && in.GetRoute() == RoutePlayerGet {
+		// The player just left this host (a transfer the gate has not seen
+		// yet): the player app answers from the store.
+		h.wg.Go(func() { h.getFromStore(id, in, answer) })
+		return
+	}
 	if p == nil {
 		answer(gamemesh.Errorf(gamemesh.CodeNotFound, "player is not in a scene of this host"), nil)
 		return
@@ -436,5 +443,16 @@ func (h *Host) getPlayer(p *held, answer func(error, []byte)) {
 	rec := p.record()
 	p.mu.Unlock()
 	body, err := proto.Marshal(&gamev1.GetPlayerResponse{Player: rec})
+	answer(err, body)
+}
+
+// getFromStore answers player.get of a player not held here through the
+// player app (which applies its grants, or answers the stored record when
+// another host holds it).
+func (h *Host) getFromStore(id gamemesh.PlayerID, in *gamev1.LinkInput, answer func(error, []byte)) {
+	ctx, cancel := context.WithTimeout(h.ctx, gamemesh.DefaultDeadline)
+	defer cancel()
+	body, err := h.deps.Invoker.Invoke(ctx, gamemesh.Request{App: player.AppName, Method: "get", Player: id,
+		ID: in.GetSessionId() + ":" + strconv.FormatUint(in.GetSeq(), 10), Body: in.GetBody()})
 	answer(err, body)
 }

@@ -84,11 +84,16 @@ func BenchmarkTickBudget(b *testing.B) {
 				step()
 			}
 			times := make([]time.Duration, 0, b.N)
+			gc0 := ReadGC()
 			b.ResetTimer()
 			for range b.N {
 				times = append(times, step())
 			}
 			b.StopTimer()
+			gc := ReadGC().Since(gc0)
+			b.ReportMetric(float64(gc.PauseMax.Microseconds()), "gc-max-µs")
+			b.ReportMetric(float64(gc.PauseP99.Microseconds()), "gc-p99-µs")
+			b.ReportMetric(gc.CPUShare*100, "gc-cpu-%")
 			slices.Sort(times)
 			p := func(q int) float64 { return float64(times[min(len(times)-1, len(times)*q/100)].Microseconds()) / 1000 }
 			b.ReportMetric(p(50), "p50-ms")

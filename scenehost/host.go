@@ -110,7 +110,8 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("scenehost: subscribing to %s: %w", sub.Topic, err)
 		}
 	}
-	h.srv = grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
+	// Stop waits for the link handlers: nothing they start outlives the host.
+	h.srv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.WaitForHandlers(true))
 	gamev1.RegisterSceneLinkServer(h.srv, h)
 	h.wg.Go(func() {
 		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {

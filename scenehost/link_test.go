@@ -165,6 +165,7 @@ func TestFloodIsRateLimitedAndBounded(t *testing.T) {
 	if limited < n*8/10 {
 		t.Fatalf("%d of %d flooded inputs rate limited, want most", limited, n)
 	}
+	time.Sleep(120 * time.Millisecond) // a new tick: the per-tick cap starts afresh
 	l.send(l.request(string(p.id), "flood-session", n+1, "scene.move", &gamev1.MoveRequest{X: 199, Y: 199}))
 	if o := l.next("answer after the flood", kind(gamev1.LinkOutKind_LINK_OUT_RESPONSE)); o.Code != gamemesh.CodeOK || o.ReplyTo != n+1 {
 		t.Fatalf("after the flood: %v", o)

@@ -72,7 +72,9 @@ func TestEnterCityFightLootAndSave(t *testing.T) {
 		t.Fatalf("joined at (%v,%v) as %+v, want the spawn (200,200)", x, y, me)
 	}
 	item := p.hunt()
-	// The holder answers player.get with the pickup at once, before any flush.
+	// The pickup is answered at once and lands in the record with the next
+	// tick; the holder answers player.get from it, before any flush.
+	p.drain(120 * time.Millisecond)
 	var got gamev1.GetPlayerResponse
 	must(t, p.call("player.get", &gamev1.GetPlayerRequest{}, &got))
 	if got.Player.Inventory[item] == 0 || got.Player.Xp == 0 && got.Player.Level == 1 {

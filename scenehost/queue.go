@@ -23,6 +23,8 @@ type queued struct {
 // answers RATE_LIMITED at once, so a flood costs bounded memory. Host inputs
 // (joins, leaves) are bounded by the players the host holds and always fit.
 type inputQueue struct {
+	// wake is signalled when a client input is queued (capacity 1).
+	wake      chan struct{}
 	mu        sync.Mutex
 	items     []queued
 	perPlayer map[gamemesh.PlayerID]int
@@ -31,7 +33,7 @@ type inputQueue struct {
 }
 
 func newInputQueue(capScene, capPlayer int) *inputQueue {
-	return &inputQueue{perPlayer: map[gamemesh.PlayerID]int{}, cap: capScene, capP: capPlayer}
+	return &inputQueue{wake: make(chan struct{}, 1), perPlayer: map[gamemesh.PlayerID]int{}, cap: capScene, capP: capPlayer}
 }
 
 // push queues q; false when a client input is over a cap.
@@ -44,6 +46,10 @@ func (iq *inputQueue) push(q queued) bool {
 		}
 		iq.clients++
 		iq.perPlayer[q.in.Player]++
+		select {
+		case iq.wake <- struct{}{}:
+		default:
+		}
 	}
 	iq.items = append(iq.items, q)
 	return true

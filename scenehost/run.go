@@ -32,6 +32,8 @@ type sceneRun struct {
 
 	members    map[gamemesh.PlayerID]*held // scene goroutine only
 	emptySince time.Time
+	// hold keeps the host inputs (joins, leaves) a pass took, for the next Step.
+	hold []queued
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -62,7 +64,14 @@ func (h *Host) newRun(id string, def *SceneDef) (*sceneRun, error) {
 	}, nil
 }
 
-// loop ticks the scene until stop.
+// minPass is the shortest gap between two input passes: inputs arriving
+// together are applied and answered together.
+const minPass = 2 * time.Millisecond
+
+// loop ticks the scene until stop. Between ticks, client inputs are applied
+// as they arrive (scene.Scene.Apply, exactly as the next tick would) and
+// answered at once, so a realtime call does not wait for the tick; what
+// they cause (movement, combat, updates) comes with the next tick.
 func (r *sceneRun) loop() {
 	defer close(r.done)
 	t := time.NewTicker(r.period)
@@ -70,11 +79,20 @@ func (r *sceneRun) loop() {
 	start := time.Now()
 	var buf []queued
 	var inputs []scene.Input
+	var passC <-chan time.Time
+	var lastPass time.Time
 	for {
 		select {
 		case <-r.stop:
 			r.finish()
 			return
+		case <-r.q.wake:
+			if passC == nil {
+				passC = time.After(max(minPass-time.Since(lastPass), 0))
+			}
+		case <-passC:
+			passC, lastPass = nil, time.Now()
+			buf = r.pass(buf)
 		case now := <-t.C:
 			tick := uint64(now.Sub(start)/r.period) + 1
 			if tick <= r.s.Tick() {
@@ -93,6 +111,11 @@ func (r *sceneRun) loop() {
 // scene system is switched off), then the outputs to the gates.
 func (r *sceneRun) step(tick uint64, buf []queued, inputs []scene.Input) ([]queued, []scene.Input) {
 	items := r.q.take(buf)
+	if len(r.hold) > 0 {
+		items = append(append(make([]queued, 0, len(r.hold)+len(items)), r.hold...), items...)
+		clear(r.hold)
+		r.hold = r.hold[:0]
+	}
 	sceneOn := r.h.enabled("scene")
 	r.s.SetPvP(r.def.PvP && r.h.enabled("pvp"))
 	inputs = inputs[:0]
@@ -157,6 +180,56 @@ func (r *sceneRun) step(tick uint64, buf []queued, inputs []scene.Input) ([]queu
 	}
 	clear(items)
 	return items, inputs
+}
+
+// pass applies the client inputs queued since the last pass (or tick) now
+// and answers them; host inputs wait for the next Step.
+func (r *sceneRun) pass(buf []queued) []queued {
+	items := r.q.take(buf)
+	if len(items) == 0 {
+		return items
+	}
+	sceneOn := r.h.enabled("scene")
+	r.s.SetPvP(r.def.PvP && r.h.enabled("pvp"))
+	outs := map[*link][]*gamev1.LinkOutput{}
+	var client []scene.Input
+	var idx []int
+	for i, it := range items {
+		switch {
+		case it.then != nil:
+			r.hold = append(r.hold, it)
+		case !sceneOn:
+			outs[it.p.linkOf()] = append(outs[it.p.linkOf()], reply(it.p.id, r.reqOf(it), gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "scene is switched off"), nil))
+		default:
+			idx = append(idx, i)
+			client = append(client, it.in)
+		}
+	}
+	if len(client) > 0 {
+		errs := map[int]*gamemesh.Error{}
+		for _, e := range r.s.Apply(client) {
+			errs[e.Index] = e.Err
+		}
+		ack, _ := proto.Marshal(&gamev1.SceneAck{Tick: r.s.Tick() + 1})
+		for j, i := range idx {
+			it := items[i]
+			var err error
+			if e := errs[j]; e != nil {
+				err = e
+				if e.Code == gamemesh.CodeRateLimited {
+					r.h.m.inputsDropped.Inc()
+				}
+			}
+			outs[it.p.linkOf()] = append(outs[it.p.linkOf()], reply(it.p.id, r.reqOf(it), err, ack))
+		}
+	}
+	for l, o := range outs {
+		if !l.send(o...) && l != nil {
+			r.h.m.linkOverflow.Inc()
+		}
+	}
+	clear(items)
+	return items
 }
 
 // reqOf rebuilds the link input a queued request answers.

@@ -15,9 +15,11 @@
 // session ended) and REQUEST (scene.move, scene.cast, scene.pickup,
 // scene.enter, scene.leave). Client inputs wait in their scene's bounded
 // queue (per scene and per player): a flood is answered RATE_LIMITED at once,
-// never buffered. Each input is answered once its tick applied it, with the
-// core's error if it refused it; SceneUpdates and the answers of one tick go
-// to a gate in one LinkDown.
+// never buffered. The scene goroutine applies them as they arrive (at most
+// every 2 ms, scene.Scene.Apply: what the next tick would do with them) and
+// answers each at once, with the core's error if it refused it; what they
+// cause comes with the next tick, whose SceneUpdates go to a gate in one
+// LinkDown. player.get is answered here too while the host holds the player.
 //
 // # Records
 //

@@ -52,10 +52,18 @@ func TestDaprModeSceneHosts(t *testing.T) {
 	t.Cleanup(func() { stopWithin(t, fn.Stop) })
 	fnSidecar.WaitHealthy()
 
+	// Both scene sidecars first: their ports are picked free and bound before
+	// the hosts open their own connections (ephemeral ports).
+	var sidecars []*Sidecar
+	var ports []int
+	for range 2 {
+		port := freePort(t)
+		ports = append(ports, port)
+		sidecars = append(sidecars, StartSidecar(t, redis, SidecarOptions{AppID: "scene", AppPort: port, BeforeApp: true}))
+	}
 	var hosts []*gmsystem.DaprScene
 	for i, static := range [][]string{{"city"}, {}} {
-		port := freePort(t)
-		sc := StartSidecar(t, redis, SidecarOptions{AppID: "scene", AppPort: port, BeforeApp: true})
+		port, sc := ports[i], sidecars[i]
 		t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(sc.GRPCPort))
 		s, err := gmsystem.NewDaprScene(ctx, gmsystem.DaprSceneConfig{ID: "scene-" + strconv.Itoa(i+1), LinkAddr: "127.0.0.1:0",
 			AppAddr: "127.0.0.1:" + strconv.Itoa(port), Routes: routes, Static: static, ScriptsDir: scripts, RedisAddr: redis.Addr()}, testLogger(t))

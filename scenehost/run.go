@@ -256,8 +256,12 @@ func (r *sceneRun) closeIfEmpty(now time.Time) bool {
 	return true
 }
 
-// finish records the last state of the players for the host's final saves.
+// finish runs a last tick, so that the inputs answered since the previous
+// one (a pickup acknowledged to its player) reach the records, and records
+// the last state of the players for the host's final saves.
 func (r *sceneRun) finish() {
+	out := r.s.Step(r.s.Tick()+1, nil)
+	r.h.applyOutput(r, &out)
 	for id := range r.members {
 		if v, ok := r.s.Player(id); ok {
 			r.final = append(r.final, v)

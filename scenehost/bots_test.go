@@ -24,8 +24,10 @@ func (w *world) bots(players int, d time.Duration, mix bots.SceneMix) bots.Repor
 // the live host without losing their connection, and play on.
 func TestHostKilledDuringBotsRun(t *testing.T) {
 	w := newWorld(t)
-	w.addHost(hostConfig("host-1"), 500*time.Millisecond)
-	w.addHost(hostConfig("host-2"), 500*time.Millisecond)
+	cfg1, cfg2 := hostConfig("host-1"), hostConfig("host-2")
+	cfg1.ClaimTTL, cfg2.ClaimTTL = 1500*time.Millisecond, 1500*time.Millisecond
+	w.addHost(cfg1, 500*time.Millisecond)
+	w.addHost(cfg2, 500*time.Millisecond)
 	done := make(chan bots.Report, 1)
 	go func() {
 		rep, err := bots.Run(context.Background(), bots.Config{Players: 20, Duration: 9 * time.Second, Addr: "tcp://" + w.gate.Addr(),

@@ -59,6 +59,7 @@ type bot struct {
 	leader   bool          // this bot founded its guild
 	// guildKnown: the bot asked which guild its player is in (once per run).
 	guildKnown bool
+	rt         *botScene // realtime play (realtime.go)
 }
 
 // run plays until play ends; abort (the caller's context) cancels calls in flight.
@@ -129,7 +130,10 @@ func (b *bot) connect(abort, play context.Context) error {
 	return nil
 }
 
-func (b *bot) onPush(route string, _ []byte) {
+func (b *bot) onPush(route string, body []byte) {
+	if b.rt.push(route, body) {
+		return
+	}
 	if route != PushMailNew {
 		return
 	}
@@ -147,6 +151,7 @@ func (b *bot) play(abort, play context.Context) error {
 	// the welcome gift mail that the bot claims later).
 	b.getPlayer(abort)
 	b.guildTick(abort)
+	defer b.startScene(abort, play)()
 	send := time.NewTimer(b.jitter(every))
 	list := time.NewTimer(b.jitter(every))
 	get := time.NewTimer(b.jitter(getEvery * every))

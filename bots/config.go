@@ -47,6 +47,8 @@ type Config struct {
 	// one every OperatorEvery (DefaultOperatorEvery when 0).
 	IDIP, IDIPToken string
 	OperatorEvery   time.Duration
+	// Scene is the movement/combat mix (realtime.go).
+	Scene SceneMix
 }
 
 // withDefaults validates c and fills its zero values.
@@ -85,6 +87,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Seed == 0 {
 		c.Seed = time.Now().UnixNano()
 	}
+	c.Scene = c.Scene.withDefaults()
 	return c, nil
 }
 

@@ -36,6 +36,7 @@ type recorder struct {
 	// serverMailRead and mailQuota: see Report.ServerMailRead and MailQuota.
 	serverMailRead atomic.Int64
 	mailQuota      atomic.Int64
+	scene          sceneCounters // realtime play (realtime.go)
 
 	// onNewCode, if set, is called (outside the lock) the first time a code fails.
 	onNewCode func(route string, err error)

@@ -39,6 +39,8 @@ type Report struct {
 	// MailQuota counts sends the mail quotas refused (RATE_LIMITED or
 	// LIMIT_REACHED: expected answers, counted as ok in calls); omitted when zero.
 	MailQuota int64 `json:"mail_quota,omitempty"`
+	// Scene is the realtime play (realtime.go); omitted when it is off.
+	Scene *SceneStats `json:"scene,omitempty"`
 }
 
 // RouteStats is the statistics of one route. Latency percentiles are over the

@@ -57,6 +57,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (Report, error) {
 			rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))),
 			log:     log.With("bot", i),
 			newMail: make(chan struct{}, 1),
+			rt:      newBotScene(cfg.Seed, i),
 		}
 		delay := cfg.Stagger * time.Duration(i) / time.Duration(cfg.Players)
 		wg.Add(1)
@@ -71,6 +72,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (Report, error) {
 	}
 	waitLogging(&wg, rec, log)
 	rep := rec.report(cfg.Players, time.Since(start))
+	if !cfg.Scene.Off {
+		rep.Scene = rec.scene.report()
+	}
 	log.Info("bots done", "logins_ok", rep.LoginsOK, "errors", rep.Errors, "pushes", rep.Pushes,
 		"duration_s", float64(rep.DurationS))
 	switch {

@@ -60,14 +60,15 @@ func newConn(t transport, opts Options, lr *gamev1.LoginResponse) *Conn {
 		done:      make(chan struct{}),
 	}
 	c.log = opts.Logger.With("player", c.playerID, "session", c.sessionID)
-	c.wg.Add(2)
-	go c.readLoop()
-	go c.writeLoop()
 	if opts.OnPush != nil {
+		// Before the read loop starts: a push may follow the login at once.
 		c.pushes = make(chan push, opts.PushBuffer)
 		c.wg.Add(1)
 		go c.pushLoop()
 	}
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
 	return c
 }
 

@@ -65,6 +65,11 @@ type Deps struct {
 	// Features refuses requests to switched-off systems with
 	// FEATURE_DISABLED before any call leaves (nil: every system is on).
 	Features Features
+	// Scenes finds scene hosts for the realtime routes (system "scene",
+	// see realtime.go): players enter the city at login and their scene
+	// routes go straight to their host (nil: scene routes are invoked like
+	// any other).
+	Scenes SceneHosts
 	// Metrics is where the gate registers its metrics (nil: none are kept).
 	// One gate per registry, or wrap it with prometheus.WrapRegistererWith.
 	Metrics prometheus.Registerer

@@ -24,7 +24,8 @@ type Gate struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
-	m        *metrics // nil when Deps.Metrics is
+	m        *metrics  // nil when Deps.Metrics is
+	rt       *realtime // nil without Deps.Scenes
 	upgrader websocket.Upgrader
 
 	// ctx is the parent of calls and directory operations; cancelled when
@@ -78,6 +79,9 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		workers:   newWorkers(),
 		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), 1),
 		guestLim:  rate.NewLimiter(rate.Limit(cfg.GuestLoginRate), cfg.GuestLoginBurst),
+	}
+	if deps.Scenes != nil {
+		g.rt = newRealtime(g, deps.Scenes)
 	}
 	var err error
 	if g.m, err = newMetrics(g, deps.Metrics); err != nil {
@@ -195,6 +199,7 @@ func (g *Gate) Stop(ctx context.Context) error {
 		<-done
 		errs = append(errs, fmt.Errorf("gate: stop: %w", ctx.Err()))
 	}
+	g.rt.stop()       // the sessions' detaches are sent first
 	g.workers.close() // every session has waited for its calls: no more jobs
 	g.cancel()
 	g.log.Info("gate stopped")

@@ -166,6 +166,7 @@ func (g *Gate) activate(s *session) bool {
 		return false
 	}
 	g.m.login(gamemesh.CodeOK)
+	g.rt.online(s)
 	s.log.Debug("player online", "player", s.player)
 	return true
 }
@@ -207,6 +208,7 @@ func (g *Gate) release(s *session) {
 	s.ended = true
 	registered := s.registered
 	s.mu.Unlock()
+	g.rt.offline(s)
 	if registered {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(g.ctx), g.cfg.CallDeadline)
 		if err := g.deps.Directory.Unregister(ctx, s.player, s.id); err != nil {

@@ -20,6 +20,9 @@ func (s *session) request(env *gamev1.Envelope) bool {
 	if f := s.g.deps.Features; f != nil && !f.Enabled(system) {
 		return s.respondError(env, gamemesh.CodeFeatureDisabled, fmt.Sprintf("%s is switched off", system))
 	}
+	if s.g.rt.takes(s, system, env.Route) {
+		return s.realtime(env)
+	}
 	s.mu.Lock()
 	switch {
 	case s.draining:

@@ -77,7 +77,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"cast unknown skill", []Input{Cast("p1", 9, 1)}, gamemesh.CodeInvalidArgument, "unknown skill"},
 		{"cast monster skill", []Input{Cast("p1", 100, 1)}, gamemesh.CodeInvalidArgument, "unknown skill"},
 		{"cast unknown target", []Input{Cast("p1", 2, 99)}, gamemesh.CodeNotFound, "no entity 99"},
-		{"cast on a player", []Input{Cast("p1", 2, 5)}, gamemesh.CodeInvalidArgument, "cannot be attacked"},
+		{"cast on a player, pvp off", []Input{Cast("p1", 2, 5)}, gamemesh.CodeFeatureDisabled, "switched off"},
 		{"cast on a drop", []Input{Cast("p2", 2, 7)}, gamemesh.CodeInvalidArgument, "cannot be attacked"},
 		{"cast on cooldown", []Input{Cast("p1", 1, 1)}, gamemesh.CodeRateLimited, "on cooldown"},
 		{"cast out of range", []Input{Cast("p2", 2, 1)}, gamemesh.CodeInvalidArgument, "skill 2 reaches 3 m"},

@@ -28,6 +28,10 @@
 // fields that changed against what that player last received, positions in
 // quanta; a tick with nothing new for a player sends it nothing.
 //
+// Client inputs may also be applied between Steps (Apply), exactly as the
+// next Step would apply them, so a host can answer them without waiting for
+// the tick; what they produce comes in the next Step's Output.
+//
 // Every refused input gets an InputError with a code from the gamemesh
 // catalogue and changes nothing; a player's client inputs beyond
 // MaxInputsPerPlayer in one tick are dropped with RATE_LIMITED and counted.

@@ -7,24 +7,59 @@ import (
 )
 
 // handleInputs applies the tick's inputs in order. Each refused input leaves
-// the scene unchanged and gets one InputError.
+// the scene unchanged and gets one InputError. The per-player input count
+// runs from the previous Step (Apply counts too) and is cleared by Step.
 func (s *Scene) handleInputs(inputs []Input) {
-	clear(s.inCount)
 	for i, in := range inputs {
-		var err *gamemesh.Error
-		if in.Kind.fromClient() {
-			s.inCount[in.Player]++
-			if s.inCount[in.Player] > s.cfg.MaxInputsPerPlayer {
-				s.out.Dropped++
-				err = gamemesh.Errorf(gamemesh.CodeRateLimited, "more than %d inputs in one tick", s.cfg.MaxInputsPerPlayer)
-			}
+		s.handleInput(i, in)
+	}
+}
+
+// Apply applies client inputs (move, cast, pickup) now, between two Steps,
+// exactly as if they were the first inputs of the next Step at Tick()+1:
+// the same checks against the same state and clock, in the same order,
+// counted against the same MaxInputsPerPlayer; so Apply(a); Apply(b);
+// Step(Tick()+1, c) gives what Step(Tick()+1, a+b+c) gives. It returns the refusals (Index is the position in
+// inputs); what the accepted ones produce (combat, pickups and their
+// events) comes in the next Step's Output. A scene host calls it as inputs
+// arrive, to answer them without waiting for the tick.
+func (s *Scene) Apply(inputs []Input) []InputError {
+	if s.carry == nil {
+		s.carry = &Output{}
+	}
+	s.out = s.carry
+	s.tick++ // the checks see the clock of the tick that will apply them
+	defer func() { s.tick-- }()
+	before := len(s.carry.Errors)
+	for i, in := range inputs {
+		if !in.Kind.fromClient() {
+			s.carry.Errors = append(s.carry.Errors, InputError{Index: i, Kind: in.Kind, Player: in.Player, Seq: in.Seq,
+				Err: gamemesh.Errorf(gamemesh.CodeInvalidArgument, "%v inputs are applied by Step only", in.Kind)})
+			continue
 		}
-		if err == nil {
-			err = s.apply(in)
+		s.handleInput(i, in)
+	}
+	s.out = nil
+	errs := append([]InputError(nil), s.carry.Errors[before:]...)
+	s.carry.Errors = s.carry.Errors[:before]
+	return errs
+}
+
+// handleInput applies input i of a batch.
+func (s *Scene) handleInput(i int, in Input) {
+	var err *gamemesh.Error
+	if in.Kind.fromClient() {
+		s.inCount[in.Player]++
+		if s.inCount[in.Player] > s.cfg.MaxInputsPerPlayer {
+			s.out.Dropped++
+			err = gamemesh.Errorf(gamemesh.CodeRateLimited, "more than %d inputs in one tick", s.cfg.MaxInputsPerPlayer)
 		}
-		if err != nil {
-			s.out.Errors = append(s.out.Errors, InputError{Index: i, Kind: in.Kind, Player: in.Player, Seq: in.Seq, Err: err})
-		}
+	}
+	if err == nil {
+		err = s.apply(in)
+	}
+	if err != nil {
+		s.out.Errors = append(s.out.Errors, InputError{Index: i, Kind: in.Kind, Player: in.Player, Seq: in.Seq, Err: err})
 	}
 }
 
@@ -138,7 +173,9 @@ func (s *Scene) cast(p *entity, in Input) *gamemesh.Error {
 	switch {
 	case !ok:
 		return gamemesh.Errorf(gamemesh.CodeNotFound, "no entity %d", in.Target)
-	case t.kind != KindMonster:
+	case t.kind == KindPlayer && !s.pvp:
+		return gamemesh.Errorf(gamemesh.CodeFeatureDisabled, "player versus player is switched off in this scene")
+	case t == p || t.kind != KindMonster && t.kind != KindPlayer:
 		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "entity %d is a %v and cannot be attacked", in.Target, t.kind)
 	case !t.alive():
 		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "entity %d is dead", in.Target)

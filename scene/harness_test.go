@@ -90,6 +90,8 @@ func (h *harness) run(line int, cmd string) string {
 		for range n - 1 {
 			h.inputs = append(h.inputs, in)
 		}
+	case "pvp":
+		h.s.SetPvP(f[1] == "on")
 	case "step":
 		return h.step(line, f[1:])
 	case "state":

@@ -37,6 +37,12 @@ type Scene struct {
 	slab    slab
 	mark    uint64 // last mark handed out by diff
 
+	// pvp lets players cast on players (SetPvP).
+	pvp bool
+	// carry holds what Apply produced since the last Step (pickups' grants
+	// and events, dropped inputs), handed out by the next Step.
+	carry *Output
+
 	// brute makes the AOI check every entity against every observer (tests, benchmarks).
 	brute bool
 }
@@ -77,6 +83,11 @@ func New(cfg Config) (*Scene, error) {
 	return s, nil
 }
 
+// SetPvP allows or forbids casts of players on players from the next Step
+// (forbidden: such casts are refused with FEATURE_DISABLED). The scene host
+// follows the "pvp" feature switch with it.
+func (s *Scene) SetPvP(on bool) { s.pvp = on }
+
 // Tick returns the last tick stepped (0 before the first Step).
 func (s *Scene) Tick() uint64 { return s.tick }
 
@@ -97,6 +108,15 @@ func (s *Scene) Step(tick uint64, inputs []Input) Output {
 	s.out = &out
 	s.slab.newTick()
 
+	if c := s.carry; c != nil {
+		for _, ev := range c.Events {
+			ev.Tick = tick // as if applied at the start of this Step
+			out.Events = append(out.Events, ev)
+		}
+		out.Grants = append(out.Grants, c.Grants...)
+		out.Dropped += c.Dropped
+		s.carry = nil
+	}
 	s.handleInputs(inputs)
 	s.think(dt)
 	s.movePlayers(dt)
@@ -108,6 +128,7 @@ func (s *Scene) Step(tick uint64, inputs []Input) Output {
 	s.out = nil
 	clear(s.pending)
 	s.pending = s.pending[:0]
+	clear(s.inCount)
 	return out
 }
 

@@ -27,6 +27,9 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	idipURL := fs.String("idip", "", "base `URL` of the IDIP API: an operator calls notice, mail all, grant and online during the run (idip.* routes)")
 	idipToken := fs.String("idip-token", "", "IDIP admin token (default $"+idip.TokenEnv+")")
 	idipEvery := fs.Duration("idip-every", bots.DefaultOperatorEvery, "interval between two IDIP commands of the operator")
+	noScene := fs.Bool("no-scene", false, "no realtime play (a backend without scene hosts)")
+	moves := fs.Float64("moves", 5, "realtime actions (move, cast, pickup) per player per second")
+	dungeonEvery := fs.Duration("dungeon-every", time.Minute, "mean interval between dungeon entries of a player (negative: never)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,7 +42,8 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*idipToken = os.Getenv(idip.TokenEnv)
 	}
 	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix,
-		IDIP: *idipURL, IDIPToken: *idipToken, OperatorEvery: *idipEvery}, log)
+		IDIP: *idipURL, IDIPToken: *idipToken, OperatorEvery: *idipEvery,
+		Scene: bots.SceneMix{Off: *noScene, MovesPerSec: *moves, DungeonEvery: *dungeonEvery}}, log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 //	gamemesh bots    simulated players against a running backend
 //	gamemesh fn      function apps as a Dapr app (Dapr mode)
 //	gamemesh gate    a gate calling functions through Dapr (Dapr mode)
+//	gamemesh scene   a scene host joining a Dapr cluster (Dapr mode)
 //
 // Run "gamemesh help" for the list and "gamemesh CMD -h" for a command's flags.
 package main
@@ -33,6 +34,7 @@ func commands() []command {
 		{"bots", "drive simulated players against a running backend; prints one JSON line", runBots},
 		{"fn", "serve function apps (login, mail, player, guild, achievement; idip when named) as one Dapr app behind its sidecar", runFn},
 		{"gate", "run a gate whose function calls go through its Dapr sidecar", runGate},
+		{"scene", "run a scene host joining a Dapr cluster (gates link to it directly over gRPC)", runScene},
 		{"ctl", "switch features, change settings, push Lua, run IDIP commands (data dir, Redis or --idip)", runCtl},
 	}
 }

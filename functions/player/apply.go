@@ -2,6 +2,7 @@ package player
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -22,6 +23,11 @@ func (a *App) applyGrants(ctx context.Context, _ gamemesh.Request, in *gamev1.Ap
 		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "player_id must be 2 to 64 characters of [a-z0-9_-]")
 	}
 	applied, rec, err := a.apply(ctx, player)
+	var h heldError
+	if errors.As(err, &h) {
+		// The holding scene host applies them: pass the notice on.
+		return &gamev1.ApplyGrantsResponse{Player: h.rec}, a.forward(ctx, player, h.host)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -36,15 +42,30 @@ func (a *App) onGrantsPending(ctx context.Context, ev gamemesh.Event) error {
 		a.log.ErrorContext(ctx, "dropping malformed grants event", "event", ev.ID, "err", err)
 		return nil
 	}
-	if _, _, err := a.apply(ctx, gamemesh.PlayerID(msg.GetPlayerId())); err != nil {
+	_, _, err := a.apply(ctx, gamemesh.PlayerID(msg.GetPlayerId()))
+	var h heldError
+	if errors.As(err, &h) {
+		return a.forward(ctx, gamemesh.PlayerID(msg.GetPlayerId()), h.host)
+	}
+	if err != nil {
 		return fmt.Errorf("apply grants of %s (event %s): %w", msg.GetPlayerId(), ev.ID, err)
 	}
 	return nil
 }
 
+// heldError says a scene host holds the record: only it may apply grants.
+type heldError struct {
+	host string
+	rec  *gamev1.PlayerRecord
+}
+
+func (e heldError) Error() string { return "player record held by scene host " + e.host }
+
 // apply pulls the pending grants of player, applies the new ones in one
 // ETag-guarded write of its record, then acknowledges every grant the record
 // has applied. It returns the grants applied by this call and the record.
+// While a scene host holds the record it applies nothing and returns a
+// heldError; a lapsed lease is fenced (see fence) and the grants applied.
 func (a *App) apply(ctx context.Context, player gamemesh.PlayerID) ([]*gamev1.Grant, *gamev1.PlayerRecord, error) {
 	var pending gamev1.PendingGrantsResponse
 	if err := a.call(ctx, "pendingGrants", &gamev1.PendingGrantsRequest{PlayerId: string(player)}, &pending); err != nil {
@@ -52,8 +73,14 @@ func (a *App) apply(ctx context.Context, player gamemesh.PlayerID) ([]*gamev1.Gr
 	}
 	var applied []*gamev1.Grant
 	var ack []string
+	holder := ""
 	rec, err := a.update(ctx, player, func(rec *gamev1.PlayerRecord) bool {
-		applied, ack = applied[:0], ack[:0]
+		applied, ack, holder = applied[:0], ack[:0], ""
+		if held(rec, a.now()) {
+			holder = rec.GetLease().GetHolder()
+			return false
+		}
+		fenced := fence(rec, a.now())
 		done := make(map[string]bool, len(rec.AppliedGrants))
 		for _, id := range rec.AppliedGrants {
 			done[id] = true
@@ -78,10 +105,13 @@ func (a *App) apply(ctx context.Context, player gamemesh.PlayerID) ([]*gamev1.Gr
 		if n := len(rec.AppliedGrants) - a.cfg.AppliedGrantsCap; n > 0 {
 			rec.AppliedGrants = append([]string(nil), rec.AppliedGrants[n:]...)
 		}
-		return len(applied) > 0
+		return len(applied) > 0 || fenced
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if holder != "" {
+		return nil, rec, heldError{host: holder, rec: rec}
 	}
 	for start := 0; start < len(ack); start += ackBatch {
 		ids := ack[start:min(start+ackBatch, len(ack))]

@@ -2,6 +2,7 @@ package player
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/functions"
@@ -19,6 +20,12 @@ func (a *App) get(ctx context.Context, req gamemesh.Request, _ *gamev1.GetPlayer
 	_, rec, err := a.apply(ctx, player)
 	if err == nil {
 		return &gamev1.GetPlayerResponse{Player: a.welcome(ctx, rec)}, nil
+	}
+	var h heldError
+	if errors.As(err, &h) {
+		// A scene host holds the player: the record as last saved (at most a
+		// flush interval old); the host applies the grants.
+		return &gamev1.GetPlayerResponse{Player: a.welcome(ctx, h.rec)}, nil
 	}
 	a.log.WarnContext(ctx, "grants not applied", "player", req.Player, "err", err)
 	rec, err = a.update(ctx, req.Player, func(*gamev1.PlayerRecord) bool { return false })

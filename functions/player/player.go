@@ -1,6 +1,7 @@
 package player
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type Deps struct {
 	Store gamemesh.Store
 	// Invoker reaches mail.pendingGrants and mail.ackGrants.
 	Invoker gamemesh.Invoker
+	// Publisher forwards grant notices of held players to their scene
+	// host's topic (HostGrantsTopic); nil: the host finds them at its next load.
+	Publisher gamemesh.Publisher
 	// Logger is scoped with app=player; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -52,6 +56,7 @@ type App struct {
 	cfg   Config
 	store gamemesh.Store
 	inv   gamemesh.Invoker
+	pub   gamemesh.Publisher
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -78,7 +83,7 @@ func New(cfg Config, deps Deps) (*App, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &App{cfg: cfg, store: deps.Store, inv: deps.Invoker, log: log.With("app", AppName), now: now}, nil
+	return &App{cfg: cfg, store: deps.Store, inv: deps.Invoker, pub: deps.Publisher, log: log.With("app", AppName), now: now}, nil
 }
 
 // maxBody is the request body limit of both methods (an empty message or one id).
@@ -94,6 +99,24 @@ func (a *App) Register(reg *functions.Registry) {
 	reg.Handle(AppName, "applyGrants", functions.Method{
 		Handler: functions.Typed(func() *gamev1.ApplyGrantsRequest { return new(gamev1.ApplyGrantsRequest) }, a.applyGrants),
 		MaxBody: maxBody,
+	})
+	reg.Handle(AppName, "checkout", functions.Method{
+		Handler: functions.Typed(func() *gamev1.CheckoutPlayerRequest { return new(gamev1.CheckoutPlayerRequest) }, a.checkout),
+		MaxBody: maxBody + 128,
+	})
+	reg.Handle(AppName, "save", functions.Method{
+		Handler: functions.Typed(func() *gamev1.SavePlayerRequest { return new(gamev1.SavePlayerRequest) },
+			func(ctx context.Context, _ gamemesh.Request, in *gamev1.SavePlayerRequest) (*gamev1.SavePlayerResponse, error) {
+				return a.save(ctx, in, false)
+			}),
+		MaxBody: maxStateBody,
+	})
+	reg.Handle(AppName, "checkin", functions.Method{
+		Handler: functions.Typed(func() *gamev1.SavePlayerRequest { return new(gamev1.SavePlayerRequest) },
+			func(ctx context.Context, _ gamemesh.Request, in *gamev1.SavePlayerRequest) (*gamev1.SavePlayerResponse, error) {
+				return a.save(ctx, in, true)
+			}),
+		MaxBody: maxStateBody,
 	})
 	reg.Subscribe(AppName, gamemesh.Subscription{Topic: GrantsTopic, Handler: a.onGrantsPending})
 	a.registerProfile(reg)

@@ -79,7 +79,7 @@ func registerApps(reg *functions.Registry, names []string, p appPorts) error {
 			}
 			app = m
 		case "player":
-			app, err = player.New(player.Config{WelcomeGift: p.welcome}, player.Deps{Store: p.store, Invoker: p.invoker, Logger: p.log})
+			app, err = player.New(player.Config{WelcomeGift: p.welcome}, player.Deps{Store: p.store, Invoker: p.invoker, Publisher: p.pub, Logger: p.log})
 		case "guild":
 			app, err = guild.New(guild.Config{}, guild.Deps{Store: p.store, Invoker: p.invoker, Pusher: p.pusher, Logger: p.log})
 		case "achievement":

@@ -302,7 +302,9 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		Subscriber: g.app,
 		Publisher:  dapr.NewPublisher(c, PubSub), // kicks to the gate holding an older session
 		Features:   g.flags,
-		Logger:     log.With("part", "gate"),
+		// Realtime routes go straight to the scene hosts (direct gRPC links).
+		Scenes: directory.SceneLocator{Scenes: redisdir.NewScenes(rc, ""), Roster: g.roster},
+		Logger: log.With("part", "gate"),
 
 		Metrics:        metrics.reg, // the process registry, served at GET /metrics
 		MetricsHandler: metrics.handler,

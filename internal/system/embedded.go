@@ -33,6 +33,8 @@ type EmbeddedConfig struct {
 	// `gamemesh up` defaults to DefaultIDIPAddr). Its admin token is
 	// generated into the data directory (IDIPTokenPath) on first start.
 	IDIPAddr string
+	// Scene configures the scene host run in process (see EmbeddedScene).
+	Scene EmbeddedScene
 }
 
 // DefaultWelcomeGift is what a new player finds in its mailbox.
@@ -56,6 +58,7 @@ type Embedded struct {
 	roster    *directory.MemoryRoster
 	announce  *directory.Announcer
 	idip      *idip.App // nil without IDIPAddr
+	scene     *embeddedScene
 	subCtx    context.Context
 	cancel    context.CancelFunc
 	jobs      jobs // the apps' background jobs (mail sweeper)
@@ -118,6 +121,11 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	}
 	inv := embedded.NewInvoker(e.reg, log.With("part", "invoker"))
 	dir := directory.NewMemory()
+	e.roster = directory.NewMemoryRoster(0)
+	if e.scene, err = newEmbeddedScene(cfg.Scene, sceneParts{invoker: inv, pub: pub, sub: e.db, roster: e.roster,
+		flags: e.flags, lua: e.lua, metrics: metrics.reg, log: log}); err != nil {
+		return nil, err
+	}
 
 	ports := appPorts{
 		store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
@@ -140,6 +148,7 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 		Subscriber: e.db,
 		Publisher:  pub,
 		Features:   e.flags,
+		Scenes:     e.scene.locator(),
 		Logger:     log.With("part", "gate"),
 
 		Metrics:        metrics.reg, // the process registry, served at GET /metrics
@@ -148,7 +157,6 @@ func NewEmbedded(cfg EmbeddedConfig, log *slog.Logger) (e *Embedded, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
 	}
-	e.roster = directory.NewMemoryRoster(0)
 	if cfg.IDIPAddr != "" {
 		if e.idip, e.IDIPTokenSource, err = embeddedIDIP(e, ports, dir, locked); err != nil {
 			return nil, err
@@ -179,6 +187,9 @@ func (e *Embedded) Start(ctx context.Context) error {
 		}
 	}
 	if err := e.jobs.start(ctx); err != nil {
+		return err
+	}
+	if err := e.scene.start(ctx, e.roster, e.flags, e.lua, e.log); err != nil {
 		return err
 	}
 	if err := e.gate.Start(ctx); err != nil {
@@ -234,6 +245,9 @@ func (e *Embedded) Stop(ctx context.Context) error {
 		if err := e.gate.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("gate: %w", err))
 		}
+	}
+	if err := e.scene.stop(ctx); err != nil { // after the gate: its players' records are saved
+		errs = append(errs, fmt.Errorf("scene: %w", err))
 	}
 	if err := e.close(); err != nil {
 		errs = append(errs, err)

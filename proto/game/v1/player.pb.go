@@ -70,9 +70,15 @@ type PlayerRecord struct {
 	// applied_grants holds the ids of grants already applied (newest last, bounded).
 	AppliedGrants []string `protobuf:"bytes,6,rep,name=applied_grants,json=appliedGrants,proto3" json:"applied_grants,omitempty"`
 	// welcome_sent is set once the welcome gift mail was sent.
-	WelcomeSent   bool `protobuf:"varint,7,opt,name=welcome_sent,json=welcomeSent,proto3" json:"welcome_sent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	WelcomeSent bool `protobuf:"varint,7,opt,name=welcome_sent,json=welcomeSent,proto3" json:"welcome_sent,omitempty"`
+	// xp is the experience toward the next level.
+	Xp int64 `protobuf:"varint,8,opt,name=xp,proto3" json:"xp,omitempty"`
+	// lease is set while a scene host holds the player (see PlayerLease).
+	Lease *PlayerLease `protobuf:"bytes,9,opt,name=lease,proto3" json:"lease,omitempty"`
+	// checkout_request is the request id of the checkout that took the lease.
+	CheckoutRequest string `protobuf:"bytes,10,opt,name=checkout_request,json=checkoutRequest,proto3" json:"checkout_request,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PlayerRecord) Reset() {
@@ -152,6 +158,27 @@ func (x *PlayerRecord) GetWelcomeSent() bool {
 		return x.WelcomeSent
 	}
 	return false
+}
+
+func (x *PlayerRecord) GetXp() int64 {
+	if x != nil {
+		return x.Xp
+	}
+	return 0
+}
+
+func (x *PlayerRecord) GetLease() *PlayerLease {
+	if x != nil {
+		return x.Lease
+	}
+	return nil
+}
+
+func (x *PlayerRecord) GetCheckoutRequest() string {
+	if x != nil {
+		return x.CheckoutRequest
+	}
+	return ""
 }
 
 // GetPlayerResponse answers player.get.
@@ -453,12 +480,416 @@ func (x *PlayerProfileResponse) GetCreatedAtMs() int64 {
 	return 0
 }
 
+// PlayerLease says which scene host holds a player's record while the player
+// is online. The holder owns the record in memory; the player app stays the
+// only writer of the key and refuses writes of any other holder or epoch.
+type PlayerLease struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// holder is the scene host id holding the record ("" when free).
+	Holder string `protobuf:"bytes,1,opt,name=holder,proto3" json:"holder,omitempty"`
+	// epoch grows by one at every checkout: a save carrying an older epoch is
+	// refused, so a host that lost the lease can never overwrite a newer record.
+	Epoch uint64 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// seq is the last save applied within the epoch (older or equal saves are
+	// answered as already done).
+	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// until_ms is when the lease lapses unless renewed by a save (Unix ms).
+	UntilMs       int64 `protobuf:"varint,4,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerLease) Reset() {
+	*x = PlayerLease{}
+	mi := &file_game_v1_player_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerLease) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerLease) ProtoMessage() {}
+
+func (x *PlayerLease) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerLease.ProtoReflect.Descriptor instead.
+func (*PlayerLease) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PlayerLease) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *PlayerLease) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *PlayerLease) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PlayerLease) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+// PlayerState is the part of a record the holding scene host owns and saves.
+type PlayerState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         int64                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	Xp            int64                  `protobuf:"varint,2,opt,name=xp,proto3" json:"xp,omitempty"`
+	Inventory     map[string]int64       `protobuf:"bytes,3,rep,name=inventory,proto3" json:"inventory,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	AppliedGrants []string               `protobuf:"bytes,4,rep,name=applied_grants,json=appliedGrants,proto3" json:"applied_grants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerState) Reset() {
+	*x = PlayerState{}
+	mi := &file_game_v1_player_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerState) ProtoMessage() {}
+
+func (x *PlayerState) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerState.ProtoReflect.Descriptor instead.
+func (*PlayerState) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PlayerState) GetLevel() int64 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *PlayerState) GetXp() int64 {
+	if x != nil {
+		return x.Xp
+	}
+	return 0
+}
+
+func (x *PlayerState) GetInventory() map[string]int64 {
+	if x != nil {
+		return x.Inventory
+	}
+	return nil
+}
+
+func (x *PlayerState) GetAppliedGrants() []string {
+	if x != nil {
+		return x.AppliedGrants
+	}
+	return nil
+}
+
+// CheckoutPlayerRequest is the body of player.checkout (scene hosts): take
+// the player's lease for host_id, fencing out any previous holder.
+type CheckoutPlayerRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	HostId   string                 `protobuf:"bytes,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	// lease_ms is how long the lease lasts without a save (0: the app's default).
+	LeaseMs int64 `protobuf:"varint,3,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
+	// request_id makes a retried checkout answer the same epoch.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckoutPlayerRequest) Reset() {
+	*x = CheckoutPlayerRequest{}
+	mi := &file_game_v1_player_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckoutPlayerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckoutPlayerRequest) ProtoMessage() {}
+
+func (x *CheckoutPlayerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckoutPlayerRequest.ProtoReflect.Descriptor instead.
+func (*CheckoutPlayerRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CheckoutPlayerRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *CheckoutPlayerRequest) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *CheckoutPlayerRequest) GetLeaseMs() int64 {
+	if x != nil {
+		return x.LeaseMs
+	}
+	return 0
+}
+
+func (x *CheckoutPlayerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CheckoutPlayerResponse answers player.checkout.
+type CheckoutPlayerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Player        *PlayerRecord          `protobuf:"bytes,1,opt,name=player,proto3" json:"player,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckoutPlayerResponse) Reset() {
+	*x = CheckoutPlayerResponse{}
+	mi := &file_game_v1_player_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckoutPlayerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckoutPlayerResponse) ProtoMessage() {}
+
+func (x *CheckoutPlayerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckoutPlayerResponse.ProtoReflect.Descriptor instead.
+func (*CheckoutPlayerResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CheckoutPlayerResponse) GetPlayer() *PlayerRecord {
+	if x != nil {
+		return x.Player
+	}
+	return nil
+}
+
+func (x *CheckoutPlayerResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+// SavePlayerRequest is the body of player.save and player.checkin (scene
+// hosts): write state under the lease epoch; checkin also frees the lease.
+type SavePlayerRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	HostId   string                 `protobuf:"bytes,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Epoch    uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// seq numbers the host's saves within the epoch, from 1.
+	Seq           uint64       `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	State         *PlayerState `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	LeaseMs       int64        `protobuf:"varint,6,opt,name=lease_ms,json=leaseMs,proto3" json:"lease_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SavePlayerRequest) Reset() {
+	*x = SavePlayerRequest{}
+	mi := &file_game_v1_player_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SavePlayerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SavePlayerRequest) ProtoMessage() {}
+
+func (x *SavePlayerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SavePlayerRequest.ProtoReflect.Descriptor instead.
+func (*SavePlayerRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SavePlayerRequest) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *SavePlayerRequest) GetHostId() string {
+	if x != nil {
+		return x.HostId
+	}
+	return ""
+}
+
+func (x *SavePlayerRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *SavePlayerRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SavePlayerRequest) GetState() *PlayerState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *SavePlayerRequest) GetLeaseMs() int64 {
+	if x != nil {
+		return x.LeaseMs
+	}
+	return 0
+}
+
+// SavePlayerResponse answers player.save and player.checkin.
+type SavePlayerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// already_done is true when this seq (or a later one) was already applied.
+	AlreadyDone   bool `protobuf:"varint,1,opt,name=already_done,json=alreadyDone,proto3" json:"already_done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SavePlayerResponse) Reset() {
+	*x = SavePlayerResponse{}
+	mi := &file_game_v1_player_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SavePlayerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SavePlayerResponse) ProtoMessage() {}
+
+func (x *SavePlayerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_player_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SavePlayerResponse.ProtoReflect.Descriptor instead.
+func (*SavePlayerResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_player_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SavePlayerResponse) GetAlreadyDone() bool {
+	if x != nil {
+		return x.AlreadyDone
+	}
+	return false
+}
+
 var File_game_v1_player_proto protoreflect.FileDescriptor
 
 const file_game_v1_player_proto_rawDesc = "" +
 	"\n" +
 	"\x14game/v1/player.proto\x12\agame.v1\x1a\x12game/v1/mail.proto\"\x12\n" +
-	"\x10GetPlayerRequest\"\xc5\x02\n" +
+	"\x10GetPlayerRequest\"\xac\x03\n" +
 	"\fPlayerRecord\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -466,7 +897,11 @@ const file_game_v1_player_proto_rawDesc = "" +
 	"\rcreated_at_ms\x18\x04 \x01(\x03R\vcreatedAtMs\x12B\n" +
 	"\tinventory\x18\x05 \x03(\v2$.game.v1.PlayerRecord.InventoryEntryR\tinventory\x12%\n" +
 	"\x0eapplied_grants\x18\x06 \x03(\tR\rappliedGrants\x12!\n" +
-	"\fwelcome_sent\x18\a \x01(\bR\vwelcomeSent\x1a<\n" +
+	"\fwelcome_sent\x18\a \x01(\bR\vwelcomeSent\x12\x0e\n" +
+	"\x02xp\x18\b \x01(\x03R\x02xp\x12*\n" +
+	"\x05lease\x18\t \x01(\v2\x14.game.v1.PlayerLeaseR\x05lease\x12)\n" +
+	"\x10checkout_request\x18\n" +
+	" \x01(\tR\x0fcheckoutRequest\x1a<\n" +
 	"\x0eInventoryEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"B\n" +
@@ -484,7 +919,38 @@ const file_game_v1_player_proto_rawDesc = "" +
 	"\x15PlayerProfileResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\x03R\x05level\x12\"\n" +
-	"\rcreated_at_ms\x18\x03 \x01(\x03R\vcreatedAtMsB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\rcreated_at_ms\x18\x03 \x01(\x03R\vcreatedAtMs\"h\n" +
+	"\vPlayerLease\x12\x16\n" +
+	"\x06holder\x18\x01 \x01(\tR\x06holder\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x19\n" +
+	"\buntil_ms\x18\x04 \x01(\x03R\auntilMs\"\xdb\x01\n" +
+	"\vPlayerState\x12\x14\n" +
+	"\x05level\x18\x01 \x01(\x03R\x05level\x12\x0e\n" +
+	"\x02xp\x18\x02 \x01(\x03R\x02xp\x12A\n" +
+	"\tinventory\x18\x03 \x03(\v2#.game.v1.PlayerState.InventoryEntryR\tinventory\x12%\n" +
+	"\x0eapplied_grants\x18\x04 \x03(\tR\rappliedGrants\x1a<\n" +
+	"\x0eInventoryEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x87\x01\n" +
+	"\x15CheckoutPlayerRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x19\n" +
+	"\blease_ms\x18\x03 \x01(\x03R\aleaseMs\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"]\n" +
+	"\x16CheckoutPlayerResponse\x12-\n" +
+	"\x06player\x18\x01 \x01(\v2\x15.game.v1.PlayerRecordR\x06player\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\"\xb8\x01\n" +
+	"\x11SavePlayerRequest\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\tR\x06hostId\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12*\n" +
+	"\x05state\x18\x05 \x01(\v2\x14.game.v1.PlayerStateR\x05state\x12\x19\n" +
+	"\blease_ms\x18\x06 \x01(\x03R\aleaseMs\"7\n" +
+	"\x12SavePlayerResponse\x12!\n" +
+	"\falready_done\x18\x01 \x01(\bR\valreadyDoneB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_player_proto_rawDescOnce sync.Once
@@ -498,29 +964,40 @@ func file_game_v1_player_proto_rawDescGZIP() []byte {
 	return file_game_v1_player_proto_rawDescData
 }
 
-var file_game_v1_player_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_game_v1_player_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_game_v1_player_proto_goTypes = []any{
-	(*GetPlayerRequest)(nil),      // 0: game.v1.GetPlayerRequest
-	(*PlayerRecord)(nil),          // 1: game.v1.PlayerRecord
-	(*GetPlayerResponse)(nil),     // 2: game.v1.GetPlayerResponse
-	(*ApplyGrantsRequest)(nil),    // 3: game.v1.ApplyGrantsRequest
-	(*ApplyGrantsResponse)(nil),   // 4: game.v1.ApplyGrantsResponse
-	(*GrantsPendingEvent)(nil),    // 5: game.v1.GrantsPendingEvent
-	(*PlayerProfileRequest)(nil),  // 6: game.v1.PlayerProfileRequest
-	(*PlayerProfileResponse)(nil), // 7: game.v1.PlayerProfileResponse
-	nil,                           // 8: game.v1.PlayerRecord.InventoryEntry
-	(*Grant)(nil),                 // 9: game.v1.Grant
+	(*GetPlayerRequest)(nil),       // 0: game.v1.GetPlayerRequest
+	(*PlayerRecord)(nil),           // 1: game.v1.PlayerRecord
+	(*GetPlayerResponse)(nil),      // 2: game.v1.GetPlayerResponse
+	(*ApplyGrantsRequest)(nil),     // 3: game.v1.ApplyGrantsRequest
+	(*ApplyGrantsResponse)(nil),    // 4: game.v1.ApplyGrantsResponse
+	(*GrantsPendingEvent)(nil),     // 5: game.v1.GrantsPendingEvent
+	(*PlayerProfileRequest)(nil),   // 6: game.v1.PlayerProfileRequest
+	(*PlayerProfileResponse)(nil),  // 7: game.v1.PlayerProfileResponse
+	(*PlayerLease)(nil),            // 8: game.v1.PlayerLease
+	(*PlayerState)(nil),            // 9: game.v1.PlayerState
+	(*CheckoutPlayerRequest)(nil),  // 10: game.v1.CheckoutPlayerRequest
+	(*CheckoutPlayerResponse)(nil), // 11: game.v1.CheckoutPlayerResponse
+	(*SavePlayerRequest)(nil),      // 12: game.v1.SavePlayerRequest
+	(*SavePlayerResponse)(nil),     // 13: game.v1.SavePlayerResponse
+	nil,                            // 14: game.v1.PlayerRecord.InventoryEntry
+	nil,                            // 15: game.v1.PlayerState.InventoryEntry
+	(*Grant)(nil),                  // 16: game.v1.Grant
 }
 var file_game_v1_player_proto_depIdxs = []int32{
-	8, // 0: game.v1.PlayerRecord.inventory:type_name -> game.v1.PlayerRecord.InventoryEntry
-	1, // 1: game.v1.GetPlayerResponse.player:type_name -> game.v1.PlayerRecord
-	9, // 2: game.v1.ApplyGrantsResponse.applied:type_name -> game.v1.Grant
-	1, // 3: game.v1.ApplyGrantsResponse.player:type_name -> game.v1.PlayerRecord
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	14, // 0: game.v1.PlayerRecord.inventory:type_name -> game.v1.PlayerRecord.InventoryEntry
+	8,  // 1: game.v1.PlayerRecord.lease:type_name -> game.v1.PlayerLease
+	1,  // 2: game.v1.GetPlayerResponse.player:type_name -> game.v1.PlayerRecord
+	16, // 3: game.v1.ApplyGrantsResponse.applied:type_name -> game.v1.Grant
+	1,  // 4: game.v1.ApplyGrantsResponse.player:type_name -> game.v1.PlayerRecord
+	15, // 5: game.v1.PlayerState.inventory:type_name -> game.v1.PlayerState.InventoryEntry
+	1,  // 6: game.v1.CheckoutPlayerResponse.player:type_name -> game.v1.PlayerRecord
+	9,  // 7: game.v1.SavePlayerRequest.state:type_name -> game.v1.PlayerState
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_game_v1_player_proto_init() }
@@ -535,7 +1012,7 @@ func file_game_v1_player_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_player_proto_rawDesc), len(file_game_v1_player_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -735,6 +735,237 @@ func (x *SceneUpdate) GetSelfId() uint32 {
 	return 0
 }
 
+// SceneAck answers scene.move, scene.cast and scene.pickup once the scene's
+// tick has applied the input.
+type SceneAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tick is the scene tick that applied it.
+	Tick          uint64 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneAck) Reset() {
+	*x = SceneAck{}
+	mi := &file_game_v1_scene_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneAck) ProtoMessage() {}
+
+func (x *SceneAck) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_scene_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneAck.ProtoReflect.Descriptor instead.
+func (*SceneAck) Descriptor() ([]byte, []int) {
+	return file_game_v1_scene_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SceneAck) GetTick() uint64 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+// EnterRequest is the body of scene.enter: enter a dungeon instance (a new
+// one of the dungeon named) on the least-loaded scene host.
+type EnterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dungeon       string                 `protobuf:"bytes,1,opt,name=dungeon,proto3" json:"dungeon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnterRequest) Reset() {
+	*x = EnterRequest{}
+	mi := &file_game_v1_scene_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnterRequest) ProtoMessage() {}
+
+func (x *EnterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_scene_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnterRequest.ProtoReflect.Descriptor instead.
+func (*EnterRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_scene_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EnterRequest) GetDungeon() string {
+	if x != nil {
+		return x.Dungeon
+	}
+	return ""
+}
+
+// EnterResponse answers scene.enter and scene.leave: the scene the player
+// moves to. A "scene.enter" push with its SceneInfo follows once it is in.
+type EnterResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SceneId       string                 `protobuf:"bytes,1,opt,name=scene_id,json=sceneId,proto3" json:"scene_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnterResponse) Reset() {
+	*x = EnterResponse{}
+	mi := &file_game_v1_scene_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnterResponse) ProtoMessage() {}
+
+func (x *EnterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_scene_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnterResponse.ProtoReflect.Descriptor instead.
+func (*EnterResponse) Descriptor() ([]byte, []int) {
+	return file_game_v1_scene_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EnterResponse) GetSceneId() string {
+	if x != nil {
+		return x.SceneId
+	}
+	return ""
+}
+
+// LeaveRequest is the body of scene.leave: leave a dungeon for the city.
+type LeaveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_game_v1_scene_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_scene_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_game_v1_scene_proto_rawDescGZIP(), []int{10}
+}
+
+// SceneLost is pushed as "scene.lost" when the player's scene host is gone
+// (killed or unreachable): the gate puts the player back into the city on a
+// live host by itself, and a "scene.enter" push follows.
+type SceneLost struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SceneId       string                 `protobuf:"bytes,1,opt,name=scene_id,json=sceneId,proto3" json:"scene_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneLost) Reset() {
+	*x = SceneLost{}
+	mi := &file_game_v1_scene_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneLost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneLost) ProtoMessage() {}
+
+func (x *SceneLost) ProtoReflect() protoreflect.Message {
+	mi := &file_game_v1_scene_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneLost.ProtoReflect.Descriptor instead.
+func (*SceneLost) Descriptor() ([]byte, []int) {
+	return file_game_v1_scene_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SceneLost) GetSceneId() string {
+	if x != nil {
+		return x.SceneId
+	}
+	return ""
+}
+
+func (x *SceneLost) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_game_v1_scene_proto protoreflect.FileDescriptor
 
 const file_game_v1_scene_proto_rawDesc = "" +
@@ -788,7 +1019,17 @@ const file_game_v1_scene_proto_rawDesc = "" +
 	"\x06leaves\x18\x03 \x03(\rR\x06leaves\x12.\n" +
 	"\aupdates\x18\x04 \x03(\v2\x14.game.v1.EntityDeltaR\aupdates\x12&\n" +
 	"\x0fack_client_tick\x18\x05 \x01(\x04R\rackClientTick\x12\x17\n" +
-	"\aself_id\x18\x06 \x01(\rR\x06selfId*p\n" +
+	"\aself_id\x18\x06 \x01(\rR\x06selfId\"\x1e\n" +
+	"\bSceneAck\x12\x12\n" +
+	"\x04tick\x18\x01 \x01(\x04R\x04tick\"(\n" +
+	"\fEnterRequest\x12\x18\n" +
+	"\adungeon\x18\x01 \x01(\tR\adungeon\"*\n" +
+	"\rEnterResponse\x12\x19\n" +
+	"\bscene_id\x18\x01 \x01(\tR\asceneId\"\x0e\n" +
+	"\fLeaveRequest\">\n" +
+	"\tSceneLost\x12\x19\n" +
+	"\bscene_id\x18\x01 \x01(\tR\asceneId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*p\n" +
 	"\n" +
 	"EntityKind\x12\x1b\n" +
 	"\x17ENTITY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -818,7 +1059,7 @@ func file_game_v1_scene_proto_rawDescGZIP() []byte {
 }
 
 var file_game_v1_scene_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_game_v1_scene_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_game_v1_scene_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_game_v1_scene_proto_goTypes = []any{
 	(EntityKind)(0),       // 0: game.v1.EntityKind
 	(EntityStatus)(0),     // 1: game.v1.EntityStatus
@@ -829,6 +1070,11 @@ var file_game_v1_scene_proto_goTypes = []any{
 	(*EntityState)(nil),   // 6: game.v1.EntityState
 	(*EntityDelta)(nil),   // 7: game.v1.EntityDelta
 	(*SceneUpdate)(nil),   // 8: game.v1.SceneUpdate
+	(*SceneAck)(nil),      // 9: game.v1.SceneAck
+	(*EnterRequest)(nil),  // 10: game.v1.EnterRequest
+	(*EnterResponse)(nil), // 11: game.v1.EnterResponse
+	(*LeaveRequest)(nil),  // 12: game.v1.LeaveRequest
+	(*SceneLost)(nil),     // 13: game.v1.SceneLost
 }
 var file_game_v1_scene_proto_depIdxs = []int32{
 	0, // 0: game.v1.EntityState.kind:type_name -> game.v1.EntityKind
@@ -854,7 +1100,7 @@ func file_game_v1_scene_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_game_v1_scene_proto_rawDesc), len(file_game_v1_scene_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -64,7 +64,10 @@ var (
 // startUp starts `gamemesh up` on dataDir with OS-chosen ports and waits for its ready line.
 func startUp(t *testing.T, bin, dataDir string) *upProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--idip", "127.0.0.1:0", "--scripts", "../../scripts")
+	// A generous call deadline: these tests are about what happens, not how
+	// fast, on a machine that also runs the rest of the test suite.
+	cmd := exec.Command(bin, "up", "--data", dataDir, "--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--idip", "127.0.0.1:0",
+		"--scripts", "../../scripts", "--call-deadline", "3s")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

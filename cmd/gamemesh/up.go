@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/gate"
 	"github.com/gamemesh/gamemesh/internal/system"
 )
@@ -21,6 +22,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	httpAddr := fs.String("http", "127.0.0.1:7101", "HTTP listen address: WebSocket at /ws, guest login, health (\"\" disables)")
 	maxOnline := fs.Int("max-online", gate.DefaultMaxOnline, "players admitted at once; more wait in the login queue")
 	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")
+	deadline := fs.Duration("call-deadline", gamemesh.DefaultDeadline, "deadline of each function call the gate makes for a client")
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder (modules published at first start)")
 	watch := fs.Bool("watch-scripts", false, "development: publish edited Lua modules as new generations when their files change")
 	idipAddr := fs.String("idip", system.DefaultIDIPAddr, "listen address of the operators' IDIP API (\"\" disables); its token is generated into the data dir")
@@ -37,8 +39,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
-		DataDir:  abs,
-		Gate:     gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+		DataDir: abs,
+		Gate: gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap,
+			CallDeadline: *deadline},
 		Lua:      system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
 		IDIPAddr: *idipAddr,
 	}, log)

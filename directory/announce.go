@@ -15,6 +15,9 @@ type MemberRecorder interface {
 	Leave(ctx context.Context, id string) error
 }
 
+// announceTimeout is the least time one announcement may take.
+const announceTimeout = 2 * time.Second
+
 // Announcer keeps one member in a roster: it announces at Start, again every
 // Interval with fresh Info, and leaves at Stop. Failed announcements are
 // logged and retried at the next interval (the member then looks dead to the
@@ -95,7 +98,7 @@ func (a *Announcer) announce(ctx context.Context) error {
 	if a.Report != nil {
 		m.Info = a.Report()
 	}
-	actx, cancel := context.WithTimeout(ctx, a.Interval)
+	actx, cancel := context.WithTimeout(ctx, max(a.Interval, announceTimeout))
 	defer cancel()
 	return a.Roster.Announce(actx, m)
 }

@@ -66,9 +66,9 @@ type rtPlayer struct {
 	s      *session
 	link   *rtLink // nil while the player is between hosts
 	homing bool    // a home loop runs for it
-	// inflight are the requests sent to the host and not answered yet (seq →
-	// route): answered UNAVAILABLE by the gate when the host is lost.
-	inflight map[uint64]string
+	// inflight are the requests sent to the host and not answered yet, by
+	// seq: answered UNAVAILABLE by the gate when the host is lost.
+	inflight map[uint64]rtCall
 }
 
 func newRealtime(g *Gate, hosts SceneHosts) *realtime {
@@ -87,7 +87,7 @@ func (rt *realtime) online(s *session) {
 		rt.mu.Unlock()
 		return
 	}
-	p := &rtPlayer{s: s, inflight: map[uint64]string{}}
+	p := &rtPlayer{s: s, inflight: map[uint64]rtCall{}}
 	old := rt.players[s.player]
 	rt.players[s.player] = p
 	rt.mu.Unlock()
@@ -235,7 +235,7 @@ func (s *session) realtime(env *gamev1.Envelope) bool {
 		rt.mu.Unlock()
 		return s.respondError(env, gamemesh.CodeRateLimited, "too many realtime requests in flight")
 	}
-	p.inflight[env.Seq] = env.Route
+	p.inflight[env.Seq] = rtCall{route: env.Route, at: time.Now()}
 	rt.mu.Unlock()
 	if !l.send(&gamev1.LinkInput{Op: gamev1.LinkOp_LINK_OP_REQUEST, PlayerId: string(s.player), SessionId: s.id,
 		Seq: env.Seq, Route: env.Route, Body: env.Body}) {
@@ -309,6 +309,9 @@ func (rt *realtime) onDown(l *rtLink, down *gamev1.LinkDown) {
 			rt.home(p, homeRetry)
 			continue
 		case gamev1.LinkOutKind_LINK_OUT_RESPONSE:
+			if c, ok := p.inflight[o.GetReplyTo()]; ok && s.g.m != nil {
+				s.g.m.callDone(c.route, o.GetCode(), time.Since(c.at))
+			}
 			delete(p.inflight, o.GetReplyTo())
 		}
 		rt.mu.Unlock()
@@ -382,12 +385,19 @@ func (rt *realtime) linkLost(l *rtLink, err error) {
 	}
 }
 
+// rtCall is a realtime request sent to the host: its route, and when (for
+// the per-route latency metric, like the function calls').
+type rtCall struct {
+	route string
+	at    time.Time
+}
+
 // takeInflight answers p's unanswered requests UNAVAILABLE (the host that
 // had them is gone). rt.mu is held.
 func takeInflight(p *rtPlayer) []*gamev1.Envelope {
 	var out []*gamev1.Envelope
-	for seq, route := range p.inflight {
-		out = append(out, &gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, ReplyTo: seq, Route: route,
+	for seq, c := range p.inflight {
+		out = append(out, &gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, ReplyTo: seq, Route: c.route,
 			Code: gamemesh.CodeUnavailable, Error: "scene host lost, retry"})
 	}
 	clear(p.inflight)

@@ -49,12 +49,12 @@ func TestCtlThroughIDIP(t *testing.T) {
 	// The token comes from the data directory's idip.token (or $GAMEMESH_IDIP_TOKEN).
 	via := []string{"--idip", url, "--data", dir, "--operator", "carol"}
 
-	if out := mustCtl(t, append(via, "feature", "off", "guild")...); !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 1 process in ") ||
-		!strings.HasSuffix(out, " (gate-1)\n") {
+	if out := mustCtl(t, append(via, "feature", "off", "guild")...); !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 2 processes in ") ||
+		!strings.HasSuffix(out, " (gate-1, scene-1)\n") {
 		t.Fatalf("feature off through IDIP: %q", out)
 	}
 	wantRow(t, mustCtl(t, append(via, "feature", "list")...), "guild", "off", "1")
-	if out := mustCtl(t, append(via, "setting", "set", "gate.max_online", "20000")...); !strings.HasPrefix(out, "gate.max_online: 20000 (version 1)\nconverged: 1 process in ") {
+	if out := mustCtl(t, append(via, "setting", "set", "gate.max_online", "20000")...); !strings.HasPrefix(out, "gate.max_online: 20000 (version 1)\nconverged: 2 processes in ") {
 		t.Fatalf("setting set through IDIP: %q", out)
 	}
 	if out := mustCtl(t, append(via, "setting", "get", "gate.max_online")...); out != "gate.max_online: 20000 (version 1)\n" {
@@ -183,7 +183,7 @@ func TestCtlFindsTheRunningNode(t *testing.T) {
 	dir := t.TempDir()
 	e := startEmbedded(t, dir)
 	out := mustCtl(t, "--data", dir, "feature", "off", "guild")
-	if !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 1 process in ") {
+	if !strings.HasPrefix(out, "guild: off (version 1)\nconverged: 2 processes in ") {
 		t.Fatalf("feature off on a running node: %q", out)
 	}
 	var audit idip.AuditResult

@@ -36,48 +36,74 @@ func checkPlayer(id string) (gamemesh.PlayerID, error) {
 // ban sets (or replaces) the ban of an account. Setting the same ban twice
 // is harmless, so retries are safe.
 func (a *App) ban(ctx context.Context, _ gamemesh.Request, in *gamev1.BanRequest) (*gamev1.BanResponse, error) {
-	player, err := checkPlayer(in.GetPlayerId())
-	if err != nil {
+	if err := a.setSanction(ctx, in.GetPlayerId(), in.GetReason(), in.GetUntilMs(), banOf, "banned"); err != nil {
 		return nil, err
 	}
-	if !validReason(in.GetReason()) {
-		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "reason must be at most %d bytes of UTF-8 without control characters", maxReasonLen)
-	}
-	if in.GetUntilMs() < 0 {
-		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "until_ms must be 0 (forever) or a time")
-	}
-	err = a.updateAccount(ctx, player, func(rec *accountRecord) bool {
-		if rec.Ban != nil && rec.Ban.Reason == in.GetReason() && rec.Ban.UntilMs == in.GetUntilMs() {
-			return false
-		}
-		rec.Ban = &banRecord{Reason: in.GetReason(), UntilMs: in.GetUntilMs(), AtMs: a.now().UnixMilli()}
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.log.InfoContext(ctx, "account banned", "player", player, "until_ms", in.GetUntilMs(), "reason", in.GetReason())
 	return &gamev1.BanResponse{}, nil
 }
 
 // unban lifts the ban of an account (a no-op when it has none).
 func (a *App) unban(ctx context.Context, _ gamemesh.Request, in *gamev1.UnbanRequest) (*gamev1.BanResponse, error) {
-	player, err := checkPlayer(in.GetPlayerId())
-	if err != nil {
+	if err := a.liftSanction(ctx, in.GetPlayerId(), banOf, "unbanned"); err != nil {
 		return nil, err
 	}
+	return &gamev1.BanResponse{}, nil
+}
+
+// sanctionOf selects the sanction of an account a command changes.
+type sanctionOf func(*accountRecord) **banRecord
+
+func banOf(r *accountRecord) **banRecord  { return &r.Ban }
+func muteOf(r *accountRecord) **banRecord { return &r.Mute }
+
+// setSanction sets (or replaces) the sanction field selects, after checking
+// the player id, the reason and the end time; the same sanction again
+// changes nothing. done names it in the log ("banned", "muted").
+func (a *App) setSanction(ctx context.Context, playerID, reason string, untilMs int64, field sanctionOf, done string) error {
+	player, err := checkPlayer(playerID)
+	if err != nil {
+		return err
+	}
+	if !validReason(reason) {
+		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "reason must be at most %d bytes of UTF-8 without control characters", maxReasonLen)
+	}
+	if untilMs < 0 {
+		return gamemesh.Errorf(gamemesh.CodeInvalidArgument, "until_ms must be 0 (forever) or a time")
+	}
 	err = a.updateAccount(ctx, player, func(rec *accountRecord) bool {
-		if rec.Ban == nil {
+		cur := field(rec)
+		if *cur != nil && (*cur).Reason == reason && (*cur).UntilMs == untilMs {
 			return false
 		}
-		rec.Ban = nil
+		*cur = &banRecord{Reason: reason, UntilMs: untilMs, AtMs: a.now().UnixMilli()}
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a.log.InfoContext(ctx, "account unbanned", "player", player)
-	return &gamev1.BanResponse{}, nil
+	a.log.InfoContext(ctx, "account "+done, "player", player, "until_ms", untilMs, "reason", reason)
+	return nil
+}
+
+// liftSanction removes the sanction field selects (a no-op when there is none).
+func (a *App) liftSanction(ctx context.Context, playerID string, field sanctionOf, done string) error {
+	player, err := checkPlayer(playerID)
+	if err != nil {
+		return err
+	}
+	err = a.updateAccount(ctx, player, func(rec *accountRecord) bool {
+		cur := field(rec)
+		if *cur == nil {
+			return false
+		}
+		*cur = nil
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "account "+done, "player", player)
+	return nil
 }
 
 // exists reports whether player has an account.

@@ -42,6 +42,7 @@ const (
 	CodeTimeout          = gamev1.ErrorCode_ERROR_CODE_TIMEOUT
 	CodeSlowConsumer     = gamev1.ErrorCode_ERROR_CODE_SLOW_CONSUMER
 	CodeShuttingDown     = gamev1.ErrorCode_ERROR_CODE_SHUTTING_DOWN
+	CodeResumeFailed     = gamev1.ErrorCode_ERROR_CODE_RESUME_FAILED
 )
 
 // Error is an error with a client-facing code. Message is safe to show to a

@@ -83,6 +83,10 @@ const (
 	ErrorCode_ERROR_CODE_SLOW_CONSUMER ErrorCode = 26
 	// SHUTTING_DOWN: the server is stopping; reconnect later.
 	ErrorCode_ERROR_CODE_SHUTTING_DOWN ErrorCode = 27
+	// RESUME_FAILED: the session named by a resume token cannot be resumed here
+	// (unknown, forged, already resumed, past its grace period, or the frames
+	// the client missed are no longer kept): log in again with a ticket.
+	ErrorCode_ERROR_CODE_RESUME_FAILED ErrorCode = 28
 )
 
 // Enum value maps for ErrorCode.
@@ -116,6 +120,7 @@ var (
 		25: "ERROR_CODE_TIMEOUT",
 		26: "ERROR_CODE_SLOW_CONSUMER",
 		27: "ERROR_CODE_SHUTTING_DOWN",
+		28: "ERROR_CODE_RESUME_FAILED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":                0,
@@ -146,6 +151,7 @@ var (
 		"ERROR_CODE_TIMEOUT":           25,
 		"ERROR_CODE_SLOW_CONSUMER":     26,
 		"ERROR_CODE_SHUTTING_DOWN":     27,
+		"ERROR_CODE_RESUME_FAILED":     28,
 	}
 )
 
@@ -180,7 +186,7 @@ var File_game_v1_errors_proto protoreflect.FileDescriptor
 
 const file_game_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x14game/v1/errors.proto\x12\agame.v1*\xa4\x06\n" +
+	"\x14game/v1/errors.proto\x12\agame.v1*\xc2\x06\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -210,7 +216,8 @@ const file_game_v1_errors_proto_rawDesc = "" +
 	"\x13ERROR_CODE_PROTOCOL\x10\x18\x12\x16\n" +
 	"\x12ERROR_CODE_TIMEOUT\x10\x19\x12\x1c\n" +
 	"\x18ERROR_CODE_SLOW_CONSUMER\x10\x1a\x12\x1c\n" +
-	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1bB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1b\x12\x1c\n" +
+	"\x18ERROR_CODE_RESUME_FAILED\x10\x1cB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_errors_proto_rawDescOnce sync.Once

@@ -109,6 +109,16 @@ func (l *ipLimits) allowGuest(ip ipKey) bool {
 	return e.guest.AllowN(now, 1)
 }
 
+// pending is how many unauthenticated connections ip has.
+func (l *ipLimits) pending(ip ipKey) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.m[ip]; e != nil {
+		return e.pending
+	}
+	return 0
+}
+
 // tracked is how many addresses have an entry.
 func (l *ipLimits) tracked() int {
 	l.mu.Lock()

@@ -250,7 +250,7 @@ func dialFrom(t *testing.T, addr, src string) *client {
 // cannot make it fail).
 func TestStormAdmitsAtTheRate(t *testing.T) {
 	t.Parallel()
-	const n, ratePerS = 120, 200.0
+	const n, ratePerS = 80, 50.0
 	var calls atomic.Int32
 	var first, last atomic.Int64
 	e := newEnv(t, func(c *Config) {
@@ -269,12 +269,17 @@ func TestStormAdmitsAtTheRate(t *testing.T) {
 	})
 	var wg sync.WaitGroup
 	var queued, positions atomic.Int32
+	conns := make([]*client, n)
+	for i := range conns {
+		conns[i] = e.dial()
+	}
+	go1 := make(chan struct{})
 	start := time.Now()
-	for i := range n {
-		c := e.dial()
+	for i, c := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-go1
 			c.sendLogin(e.ticket(gamemesh.PlayerID("storm" + string(rune('a'+i/26)) + string(rune('a'+i%26)))))
 			for {
 				env, err := c.readErr()
@@ -299,6 +304,7 @@ func TestStormAdmitsAtTheRate(t *testing.T) {
 			c.expectResponse(seq, gamemesh.CodeOK)
 		}()
 	}
+	close(go1)
 	wg.Wait()
 	elapsed := time.Since(start)
 	if calls.Load() != n {

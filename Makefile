@@ -7,9 +7,9 @@
 
 GO ?= go
 
-.PHONY: test vet unit provision integration
+.PHONY: test vet unit fuzz provision integration
 
-test: vet provision unit integration
+test: vet provision unit fuzz integration
 
 vet:
 	@dirs="$$($(GO) list -f '{{.Dir}}' ./...)"; [ -n "$$dirs" ] || { echo "no Go packages found"; exit 1; }; \
@@ -19,6 +19,19 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Every decoder a client reaches has a fuzz target; CI runs each for
+# FUZZTIME (a few seconds), by hand run longer: make fuzz FUZZTIME=10m.
+# Crashers found are kept under each package's testdata/fuzz/ and run by
+# the unit tests from then on.
+FUZZTIME ?= 5s
+FUZZ_TARGETS = wire:FuzzDecode wire:FuzzReadRaw ticket:FuzzVerify \
+	gate:FuzzResumeToken gate:FuzzSessionFrames gate:FuzzWebSocketPath
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
 
 provision:
 	./deploy/provision.sh

@@ -54,7 +54,7 @@ func parseResumeToken(key []byte, tok string) (resumeClaims, error) {
 	if len(tok) == 0 || len(tok) > maxResumeTokenLen {
 		return resumeClaims{}, fmt.Errorf("%w: length %d", errBadResumeToken, len(tok))
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(raw) < 1+1+1+4+resumeMACLen {
 		return resumeClaims{}, errBadResumeToken
 	}

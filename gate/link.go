@@ -275,12 +275,21 @@ func (l *link) readLoop() (handedOff bool) {
 			return false
 		}
 		l.s.via = r
+		handshake := l.s.state.Load() == stateHandshake
 		keep := l.handle(&env)
+		env.Body, env.Route, env.Error = nil, "", "" // hold nothing of the frame while waiting
 		if r.lost {
 			return true
 		}
 		if !keep {
 			return false
+		}
+		if handshake && l.s.state.Load() != stateHandshake {
+			// Logged in (or resumed): the login grew this goroutine's stack
+			// (ticket checks, the directory); a fresh goroutine reads on with
+			// a small one, which is what an idle connection costs.
+			go l.g.readAndFinish(l)
+			return true
 		}
 	}
 	return false

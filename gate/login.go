@@ -58,7 +58,6 @@ func (g *Gate) login(l *link, env *gamev1.Envelope) bool {
 	s.remote = remoteOf(l)
 	s.resumable = req.Resumable && g.cfg.ResumeGrace > 0
 	s.codec = g.negotiate(req.Compression)
-	s.ctx, s.cancel = context.WithCancel(g.ctx)
 	return g.admit(s)
 }
 

@@ -48,7 +48,8 @@ type session struct {
 	// read loop, read by it (request) only.
 	via *reader
 	// ctx is the parent of this session's calls (one registration with the
-	// gate's context per session, not per call); cancelled when it ends.
+	// gate's context per session, not per call), made at its first call
+	// under mu; cancelled when it ends.
 	ctx    context.Context
 	cancel context.CancelFunc
 	calls  sync.WaitGroup // calls in flight, run on the gate's workers
@@ -196,12 +197,14 @@ func (s *session) finish() {
 	s.mu.Unlock()
 	s.g.release(s)
 	s.calls.Wait()
+	s.mu.Lock()
 	if s.cancel != nil {
 		s.cancel() // also ends the shared call contexts
 	}
 	if s.callCancel != nil {
 		s.callCancel()
 	}
+	s.mu.Unlock()
 	s.g.wg.Done()
 }
 

@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/tls"
+	"net"
 	"log/slog"
 	"time"
 
@@ -60,6 +61,9 @@ type Options struct {
 	// DisableCompression offers the gate no body compression (by default
 	// DEFLATE is offered, and large bodies travel compressed both ways).
 	DisableCompression bool
+	// LocalIP, when set, is the local address connections are made from (a
+	// load driver spreads its connections over 127.0.0.x this way).
+	LocalIP net.IP
 	// OnResume is called, from the connection's goroutine, after each
 	// resume with how long it took from the loss of the connection.
 	OnResume func(took time.Duration)

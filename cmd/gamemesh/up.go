@@ -24,6 +24,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder (modules published at first start)")
 	watch := fs.Bool("watch-scripts", false, "development: publish edited Lua modules as new generations when their files change")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	scale := addGateScaleFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -35,9 +36,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	gcfg := gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap}
+	if err := scale.apply(&gcfg); err != nil {
+		return err
+	}
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
 		DataDir: abs,
-		Gate:    gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+		Gate:    gcfg,
 		Lua:     system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
 	}, log)
 	if err != nil {

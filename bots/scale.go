@@ -442,7 +442,7 @@ func (r *scaleRec) report(cfg ScaleConfig, elapsed time.Duration) ScaleReport {
 		Scenario: cfg.Scenario, Players: cfg.Players, Gates: len(cfg.Gates), DurationS: Float(elapsed.Seconds()),
 		Tickets: r.tickets.Load(), LoginsOK: r.ok.Load(), Held: r.held.Load(), Queued: r.queued.Load(),
 		ServerFull: r.full.Load(), MaxPosition: r.maxPos.Load(), StillQueued: r.stillQueued.Load(), Resumed: r.resumed.Load(), CallsOK: r.calls.Load(),
-		Errors: r.errs.Load(),
+		Errors:  r.errs.Load(),
 		LoginMs: percentiles(r.login), QueueWaitMs: percentiles(r.queue), ResumeMs: percentiles(r.resume),
 	}
 	rep.AdmittedPerS, rep.PeakAdmittedPerS = admissionRate(r.admitted)

@@ -2,8 +2,8 @@ package client
 
 import (
 	"crypto/tls"
-	"net"
 	"log/slog"
+	"net"
 	"time"
 
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gamemesh/gamemesh/wire"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+	"github.com/gamemesh/gamemesh/wire"
 )
 
 // FuzzResumeToken feeds arbitrary resume tokens to the parser: it never

@@ -44,14 +44,35 @@ type link struct {
 	// loop; armedGen is the generation the spill timer may take over.
 	readerGen atomic.Uint32
 	armedGen  atomic.Uint32
+	inBatch   atomic.Bool // the spill timer watches the calls of a batch
 	spill     *time.Timer
 }
 
 // reader is one goroutine's turn at running a link's read loop.
 type reader struct {
-	l    *link
-	lost bool      // a spill moved the read loop to another goroutine
-	now  time.Time // read once per batch of frames that arrived together
+	l        *link
+	lost     bool      // a spill moved the read loop to another goroutine
+	now      time.Time // read once per batch of frames that arrived together
+	armed    bool      // the spill timer runs for this batch
+	interned bool      // the route of the frame being handled was known
+	intern   func([]byte) string
+}
+
+// internRoute interns a frame's route through the gate's table and notes
+// whether it was known.
+func (r *reader) internRoute(b []byte) string {
+	s := r.l.g.routes.intern(b)
+	r.interned = s != ""
+	return s
+}
+
+// endBatch stops the spill timer before the read loop waits for input.
+func (r *reader) endBatch() {
+	if r.armed {
+		r.armed = false
+		r.l.inBatch.Store(false)
+		r.l.spill.Stop()
+	}
 }
 
 // inlineBudget is how long a call runs on the read loop before the read loop
@@ -175,10 +196,12 @@ func (g *Gate) readAndFinish(l *link) {
 
 // runInline runs a call on the read loop's goroutine, which is where a fast
 // call costs least (no goroutine hand-off, and the answers of a pipelined
-// batch leave in one write). If the call takes longer than inlineBudget, a
-// timer moves the read loop to a new goroutine, which goes on reading while
-// this one finishes the call, writes its answer and leaves (handedOff). Of
-// the call's end and the timer, exactly one wins the read loop (readerGen).
+// batch leave in one write). A timer watches the batch's calls: if one is
+// still running inlineBudget after the batch's first call began, the timer
+// moves the read loop to a new goroutine, which goes on reading while this
+// one finishes the call, writes its answer and leaves. Of the call's end and
+// the timer, exactly one wins the read loop (readerGen); between calls the
+// armed generation is stale, so a timer firing then only re-arms itself.
 func (r *reader) runInline(j *callJob) {
 	l := r.l
 	if l.spill == nil {
@@ -186,30 +209,36 @@ func (r *reader) runInline(j *callJob) {
 		l.spill.Stop()
 	}
 	gen := l.readerGen.Load()
-	l.armedGen.Store(gen) // publishes spill to the goroutine the timer starts
-	l.spill.Reset(inlineBudget)
+	l.armedGen.Store(gen) // also publishes spill to the goroutine the timer starts
+	if !r.armed {
+		r.armed = true
+		l.inBatch.Store(true)
+		l.spill.Reset(inlineBudget)
+	}
 	s := j.s
 	j.inline = true
 	j.run()
 	if l.readerGen.CompareAndSwap(gen, gen+1) {
-		// Still the reader: the answer leaves with the batch. The timer is
-		// the reader's (a firing too late finds its generation gone).
-		l.spill.Stop()
-		return
+		return // still the reader: the answer leaves with the batch
 	}
-	// The timer belongs to the new reader now: this goroutine leaves it.
-	r.lost = true
+	// The timer and the read loop belong to the new reader now.
+	r.lost, r.armed = true, false
 	s.out.flushNow()
 }
 
-// takeOver is the spill timer: the call on the read loop is slow, so this
-// goroutine becomes the read loop, unless the call ended first.
+// takeOver is the spill timer: a call on the read loop is slow, so this
+// goroutine becomes the read loop, unless the call ended first (then it
+// watches the batch's next calls).
 func (l *link) takeOver() {
 	gen := l.armedGen.Load()
-	if !l.readerGen.CompareAndSwap(gen, gen+1) {
+	if l.readerGen.CompareAndSwap(gen, gen+1) {
+		l.inBatch.Store(false)
+		l.g.readAndFinish(l)
 		return
 	}
-	l.g.readAndFinish(l)
+	if l.inBatch.Load() {
+		l.spill.Reset(inlineBudget)
+	}
 }
 
 // armDeadline sets the read deadline for the current state. It reports false
@@ -256,9 +285,11 @@ func (l *link) armDeadline(now time.Time) bool {
 func (l *link) readLoop() (handedOff bool) {
 	var env gamev1.Envelope
 	r := &reader{l: l, now: time.Now()}
+	r.intern = r.internRoute
 	for l.armDeadline(r.now) {
 		batched := l.t.hasFrame()
 		if !batched {
+			r.endBatch()
 			l.s.out.flushNow() // what the frames handled so far queued leaves in one write
 		}
 		b, err := l.t.readFrame()
@@ -270,7 +301,8 @@ func (l *link) readLoop() (handedOff bool) {
 			return false
 		}
 		l.g.m.frameIn()
-		if err := wire.DecodeInto(b, &env, l.g.routes.intern); err != nil {
+		r.interned = false
+		if err := wire.DecodeInto(b, &env, r.intern); err != nil {
 			l.s.kick(gamemesh.CodeProtocol, "malformed frame")
 			return false
 		}
@@ -282,9 +314,11 @@ func (l *link) readLoop() (handedOff bool) {
 			return true
 		}
 		if !keep {
+			r.endBatch()
 			return false
 		}
 		if handshake && l.s.state.Load() != stateHandshake {
+			r.endBatch()
 			// Logged in (or resumed): the login grew this goroutine's stack
 			// (ticket checks, the directory); a fresh goroutine reads on with
 			// a small one, which is what an idle connection costs.

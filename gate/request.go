@@ -57,9 +57,11 @@ func (s *session) request(env *gamev1.Envelope) bool {
 		s.pending[env.Seq] = struct{}{}
 	}
 	s.inflight++
-	now := time.Now()
+	var now time.Time
 	if s.via != nil {
 		now = s.via.now
+	} else {
+		now = time.Now()
 	}
 	ctx := s.callContext(now)
 	s.mu.Unlock()
@@ -67,6 +69,7 @@ func (s *session) request(env *gamev1.Envelope) bool {
 	j := getJob()
 	j.s, j.ctx, j.seq, j.route, j.app, j.method, j.body = s, ctx, env.Seq, env.Route, system, method, body
 	if r := s.via; r != nil {
+		j.known = r.interned
 		r.runInline(j)
 	} else {
 		s.g.workers.run(j.fn)
@@ -83,6 +86,7 @@ type callJob struct {
 	route, app, method string
 	body               []byte
 	inline             bool // run by the read loop, which writes the answer
+	known              bool // the route was interned: no need to learn it
 	fn                 func()
 }
 
@@ -98,16 +102,16 @@ func getJob() *callJob {
 }
 
 func (j *callJob) run() {
-	s, ctx, seq, route, app, method, body, inline := j.s, j.ctx, j.seq, j.route, j.app, j.method, j.body, j.inline
-	j.s, j.ctx, j.route, j.app, j.method, j.body, j.inline = nil, nil, "", "", "", nil, false
+	s, ctx, seq, route, app, method, body, inline, known := j.s, j.ctx, j.seq, j.route, j.app, j.method, j.body, j.inline, j.known
+	j.s, j.ctx, j.route, j.app, j.method, j.body, j.inline, j.known = nil, nil, "", "", "", nil, false, false
 	jobs.Put(j)
-	s.call(ctx, seq, route, app, method, body, inline)
+	s.call(ctx, seq, route, app, method, body, inline, known)
 }
 
 // call invokes one request with the gate's deadline and queues the answer
 // (and writes it, unless the read loop runs the call and writes it with its
 // batch). Errors reach the client as their code and client-safe message only.
-func (s *session) call(ctx context.Context, seq uint64, route, app, method string, body []byte, inline bool) {
+func (s *session) call(ctx context.Context, seq uint64, route, app, method string, body []byte, inline, known bool) {
 	defer s.calls.Done()
 	var start time.Time // the clock is read only for the latency metric
 	if s.g.m != nil {
@@ -132,7 +136,7 @@ func (s *session) call(ctx context.Context, seq uint64, route, app, method strin
 	} else {
 		resp.Body = out
 	}
-	if resp.Code != gamemesh.CodeUnknownRoute {
+	if !known && resp.Code != gamemesh.CodeUnknownRoute {
 		s.g.routes.learn(route)
 	}
 	if s.g.m != nil {

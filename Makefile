@@ -1,8 +1,8 @@
 # The README's two commands are `go run ./cmd/gamemesh up` and `make test`.
 # `make test` is what CI runs (.ci/run): formatting and vet, provisioning (Redis
 # from apt, daprd built from the Go module proxy and cached), unit tests with
-# the race detector, and the integration tests against a real Redis and real
-# daprd sidecars. Under CI=true a missing tool fails the tests that need it
+# the race detector, a few seconds of fuzzing per decoder (see fuzz), and the
+# integration tests against a real Redis and real daprd sidecars. Under CI=true a missing tool fails the tests that need it
 # instead of skipping them. `go test ./...` alone needs nothing installed.
 
 GO ?= go

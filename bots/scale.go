@@ -127,6 +127,10 @@ func percentiles(s []float64) Percentiles {
 	return Percentiles{N: len(s), P50: Float(percentile(s, 50)), P99: Float(percentile(s, 99)), Max: Float(s[len(s)-1])}
 }
 
+// ticketParallel bounds the guest logins one process has in flight: the
+// gate paces them anyway, and a crowd retrying 429s only burns CPU.
+const ticketParallel = 32
+
 // scaleRec collects a scale run's outcomes.
 type scaleRec struct {
 	mu                        sync.Mutex
@@ -236,7 +240,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig, log *slog.Logger) (ScaleRepo
 
 	var wg sync.WaitGroup
 	each := func(f func(b *scaleBot)) {
-		sem := make(chan struct{}, 64) // bounded parallelism for ticket fetches
+		sem := make(chan struct{}, ticketParallel)
 		for _, b := range bots {
 			wg.Add(1)
 			sem <- struct{}{}
@@ -257,6 +261,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig, log *slog.Logger) (ScaleRepo
 	play, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stormStart := time.Now()
+	fetching := make(chan struct{}, ticketParallel) // guest logins in flight, this process
 	// A login still waiting in a queue when the run ends is counted as such.
 	logins, stopLogins := context.WithDeadline(play, stormStart.Add(cfg.Window+cfg.Duration))
 	defer stopLogins()
@@ -269,10 +274,19 @@ func RunScale(ctx context.Context, cfg ScaleConfig, log *slog.Logger) (ScaleRepo
 				if !sleep(play, time.Until(stormStart.Add(delay))) {
 					return
 				}
-			} else if !b.getTicket(play, rec) {
+				b.login(logins, play, rec)
 				return
 			}
-			b.login(logins, play, rec)
+			fetching <- struct{}{}
+			ok := b.getTicket(play, rec)
+			<-fetching
+			if !ok {
+				return
+			}
+			// Each bot may wait in a queue as long as the run would hold it.
+			lctx, cancel := context.WithTimeout(play, cfg.Window+cfg.Duration)
+			defer cancel()
+			b.login(lctx, play, rec)
 		}()
 	}
 	wg.Wait()

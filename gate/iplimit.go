@@ -119,13 +119,6 @@ func (l *ipLimits) pending(ip ipKey) int {
 	return 0
 }
 
-// tracked is how many addresses have an entry.
-func (l *ipLimits) tracked() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
-}
-
 // stop forgets every address (the gate is stopping).
 func (l *ipLimits) stop() {
 	l.mu.Lock()

@@ -18,8 +18,9 @@
 //
 // Calls run on the read loop itself, so that a fast call costs no goroutine
 // hand-off and the answers to a pipelined batch leave in one write; a call
-// still running after inlineBudget moves the read loop to a new goroutine,
-// which goes on reading while the slow call finishes (see runInline).
+// still running once a batch has taken inlineBudget moves the read loop to a
+// new goroutine, which goes on reading while the slow call finishes (see
+// runInline).
 //
 // A client may ask for a resumable session (LoginRequest.resumable): when its
 // connection drops, the session is kept for ResumeGrace (holding its slot and

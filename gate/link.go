@@ -75,8 +75,9 @@ func (r *reader) endBatch() {
 	}
 }
 
-// inlineBudget is how long a call runs on the read loop before the read loop
-// moves to another goroutine (see runInline).
+// inlineBudget is how long the calls of one batch of frames run on the read
+// loop before a call still running moves the read loop to another goroutine
+// (see runInline).
 const inlineBudget = 100 * time.Microsecond
 
 func (g *Gate) newLink(t transport, ip ipKey) *link {

@@ -20,8 +20,9 @@ var (
 // connection (its link); whoever finds no write in progress becomes the
 // writer and writes everything queued with one Write per batch, looping
 // until nothing is left. So there is no writer goroutine per connection:
-// the read loop and call workers write inline, pushes and admissions hand
-// the write to a pool worker, and an idle connection holds no buffer.
+// the read loop writes what it queued before it waits for input again (puts
+// with hold, then flushNow), other producers (pushes, admissions, kicks)
+// hand the write to a pool worker, and an idle connection holds no buffer.
 //
 // A final frame (a KICK) ends the session: it is accepted even when the
 // queue is full, nothing is accepted after it, and its link closes once it
@@ -49,7 +50,6 @@ type putOpts struct {
 	push     bool // refused until the login response is queued
 	login    bool // the login response: opens pushes, not replayed
 	noReplay bool // never replayed (queue status, heartbeat echoes)
-	inline   bool // the caller may write itself (read loop, call worker)
 	hold     bool // queue only: the caller calls flushNow once it may block
 	final    bool // a KICK: ends the session
 }
@@ -124,7 +124,7 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 	}
 	o.mu.Unlock()
 	if start {
-		o.startFlush(opts.inline)
+		o.startFlush(false) // a producer that may not block: a pool worker writes
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ func (g *Gate) login(l *link, env *gamev1.Envelope) bool {
 	s.remote = remoteOf(l)
 	s.resumable = req.Resumable && g.cfg.ResumeGrace > 0
 	s.codec = g.negotiate(req.Compression)
+	s.ctx, s.cancel = context.WithCancel(g.ctx) // ends with the session (realtime links wait on it)
 	return g.admit(s)
 }
 

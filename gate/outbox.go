@@ -63,17 +63,60 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 		body, compressed = o.s.compress(env)
 	}
 	o.mu.Lock()
+	if err := o.admits(1, opts); err != nil {
+		o.mu.Unlock()
+		return err
+	}
+	o.appendLocked(env, body, compressed, opts)
+	o.finishPut(opts)
+	return nil
+}
+
+// putMany queues envs (the answers and pushes of one scene tick) in one
+// step, so that they leave in one write; like putPush it refuses until the
+// login response is queued, and like put it refuses a batch that would
+// overflow the queue (a slow consumer).
+func (o *outbox) putMany(envs []*gamev1.Envelope) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	type enc struct {
+		body       []byte
+		compressed bool
+	}
+	bodies := make([]enc, len(envs))
+	for i, env := range envs {
+		bodies[i].body, bodies[i].compressed = o.s.compress(env)
+	}
+	opts := putOpts{push: true}
+	o.mu.Lock()
+	if err := o.admits(len(envs), opts); err != nil {
+		o.mu.Unlock()
+		return err
+	}
+	for i, env := range envs {
+		o.appendLocked(env, bodies[i].body, bodies[i].compressed, opts)
+	}
+	o.finishPut(opts)
+	return nil
+}
+
+// admits reports whether n more frames may be queued; o.mu held.
+func (o *outbox) admits(n int, opts putOpts) error {
 	switch {
 	case o.over:
-		o.mu.Unlock()
 		return errOutClosed
 	case opts.push && !o.pushable:
-		o.mu.Unlock()
 		return errOutClosed
-	case !opts.final && o.link != nil && o.pendN >= o.s.g.cfg.OutQueue:
-		o.mu.Unlock()
+	case !opts.final && o.link != nil && o.pendN+n > o.s.g.cfg.OutQueue:
 		return errOutFull
 	}
+	return nil
+}
+
+// appendLocked numbers and encodes env with body for the current link and
+// the replay buffer; o.mu held.
+func (o *outbox) appendLocked(env *gamev1.Envelope, body []byte, compressed bool, opts putOpts) {
 	seq := o.seq + 1
 	out := gamev1.Envelope{Kind: env.Kind, Seq: seq, ReplyTo: env.ReplyTo, Route: env.Route, Body: body,
 		Code: env.Code, Error: env.Error, Compressed: compressed}
@@ -81,8 +124,7 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 	if n > o.s.g.cfg.MaxOutFrame {
 		r := o.s.oversize(env, n)
 		if r == nil {
-			o.mu.Unlock()
-			return nil // dropped and logged
+			return // dropped and logged
 		}
 		out = gamev1.Envelope{Kind: r.Kind, Seq: seq, ReplyTo: r.ReplyTo, Route: r.Route, Code: r.Code, Error: r.Error}
 		n = wire.EnvelopeSize(&out)
@@ -92,8 +134,7 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 		o.pushable = true
 	}
 	var payload []byte
-	l := o.link
-	if l != nil && !l.broken.Load() {
+	if l := o.link; l != nil && !l.broken.Load() {
 		if o.pend == nil {
 			o.pend = getBuf(chunkSize)
 		}
@@ -118,6 +159,11 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 	if opts.final {
 		o.final, o.over = true, true
 	}
+}
+
+// finishPut unlocks o.mu and, unless the caller holds the write for later,
+// starts a writer if none is at work.
+func (o *outbox) finishPut(opts putOpts) {
 	start := o.pend != nil && !o.flushing && !opts.hold
 	if start {
 		o.flushing = true
@@ -126,7 +172,6 @@ func (o *outbox) put(env *gamev1.Envelope, opts putOpts) error {
 	if start {
 		o.startFlush(false) // a producer that may not block: a pool worker writes
 	}
-	return nil
 }
 
 // putPush queues a push; errOutClosed until the login response is queued.

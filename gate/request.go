@@ -175,10 +175,6 @@ func requestID(session string, seq uint64) string {
 // them per request). A shared context is never cancelled early: it ends at its
 // deadline or when the session ends. s.mu must be held.
 func (s *session) callContext(now time.Time) context.Context {
-	if s.ctx == nil {
-		// Made at the first call, not at login: an idle session holds none.
-		s.ctx, s.cancel = context.WithCancel(s.g.ctx)
-	}
 	if s.callCtx == nil || now.Sub(s.callCtxAt) > s.g.cfg.CallDeadline/64 {
 		s.callCtx, s.callCancel = context.WithDeadline(s.ctx, now.Add(s.g.cfg.CallDeadline))
 		s.callCtxAt = now

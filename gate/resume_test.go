@@ -304,3 +304,44 @@ func TestResumeTokenRoundTripAndGarbage(t *testing.T) {
 		}
 	}
 }
+
+// putMany (a scene tick's frames for one session) queues a batch in one
+// step, only after the login response, and never beyond the queue's bound.
+func TestPutManyQueuesABatchAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.OutQueue = 4 }, nil)
+	c := e.dial()
+	c.login(e, "p1")
+	var s *session
+	for x := range e.sessions() {
+		s = x
+	}
+	batch := []*gamev1.Envelope{{Kind: gamev1.Kind_KIND_RESPONSE, ReplyTo: 1, Route: "scene.move"}, {Kind: gamev1.Kind_KIND_PUSH, Route: "scene.update"}}
+	s.out.mu.Lock()
+	s.out.flushing = true // hold the writer back: what is queued stays queued
+	s.out.mu.Unlock()
+	if err := s.out.putMany(append(batch, batch...)); err != nil { // 4 fit
+		t.Fatal(err)
+	}
+	if err := s.out.putMany(batch[:1]); !errors.Is(err, errOutFull) {
+		t.Fatalf("over the bound: %v", err)
+	}
+	if err := s.out.putMany(nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+	s.out.flushNow() // nothing: the writer is "at work"
+	s.out.mu.Lock()
+	s.out.flushing = false
+	s.out.mu.Unlock()
+	s.out.flushNow()
+	for i, want := range []gamev1.Kind{gamev1.Kind_KIND_RESPONSE, gamev1.Kind_KIND_PUSH, gamev1.Kind_KIND_RESPONSE, gamev1.Kind_KIND_PUSH} {
+		if env := c.read(); env.Kind != want || env.Seq != uint64(2+i) {
+			t.Fatalf("frame %d: %v", i, env)
+		}
+	}
+	// A session not yet logged in takes no batch.
+	h := e.g.newSession(nil)
+	if err := h.out.putMany(batch); !errors.Is(err, errOutClosed) {
+		t.Fatalf("before the login response: %v", err)
+	}
+}

@@ -48,8 +48,8 @@ type session struct {
 	// read loop, read by it (request) only.
 	via *reader
 	// ctx is the parent of this session's calls (one registration with the
-	// gate's context per session, not per call), made at its first call
-	// under mu; cancelled when it ends.
+	// gate's context per session, not per call), made at login; cancelled
+	// when the session ends.
 	ctx    context.Context
 	cancel context.CancelFunc
 	calls  sync.WaitGroup // calls in flight, run on the gate's workers

@@ -86,7 +86,7 @@ const (
 	// RESUME_FAILED: the session named by a resume token cannot be resumed here
 	// (unknown, forged, already resumed, past its grace period, or the frames
 	// the client missed are no longer kept): log in again with a ticket.
-	ErrorCode_ERROR_CODE_RESUME_FAILED ErrorCode = 28
+	ErrorCode_ERROR_CODE_RESUME_FAILED ErrorCode = 29
 )
 
 // Enum value maps for ErrorCode.
@@ -120,7 +120,7 @@ var (
 		25: "ERROR_CODE_TIMEOUT",
 		26: "ERROR_CODE_SLOW_CONSUMER",
 		27: "ERROR_CODE_SHUTTING_DOWN",
-		28: "ERROR_CODE_RESUME_FAILED",
+		29: "ERROR_CODE_RESUME_FAILED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":                0,
@@ -151,7 +151,7 @@ var (
 		"ERROR_CODE_TIMEOUT":           25,
 		"ERROR_CODE_SLOW_CONSUMER":     26,
 		"ERROR_CODE_SHUTTING_DOWN":     27,
-		"ERROR_CODE_RESUME_FAILED":     28,
+		"ERROR_CODE_RESUME_FAILED":     29,
 	}
 )
 
@@ -217,7 +217,7 @@ const file_game_v1_errors_proto_rawDesc = "" +
 	"\x12ERROR_CODE_TIMEOUT\x10\x19\x12\x1c\n" +
 	"\x18ERROR_CODE_SLOW_CONSUMER\x10\x1a\x12\x1c\n" +
 	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1b\x12\x1c\n" +
-	"\x18ERROR_CODE_RESUME_FAILED\x10\x1cB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x18ERROR_CODE_RESUME_FAILED\x10\x1dB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_errors_proto_rawDescOnce sync.Once

@@ -1,15 +1,15 @@
 # The README's two commands are `go run ./cmd/gamemesh up` and `make test`.
 # `make test` is what CI runs (.ci/run): formatting and vet, provisioning (Redis
 # from apt, daprd built from the Go module proxy and cached), unit tests with
-# the race detector, and the integration tests against a real Redis and real
-# daprd sidecars. Under CI=true a missing tool fails the tests that need it
+# the race detector, a few seconds of fuzzing per decoder (see fuzz), and the
+# integration tests against a real Redis and real daprd sidecars. Under CI=true a missing tool fails the tests that need it
 # instead of skipping them. `go test ./...` alone needs nothing installed.
 
 GO ?= go
 
-.PHONY: test vet unit provision integration
+.PHONY: test vet unit fuzz provision integration
 
-test: vet provision unit integration
+test: vet provision unit fuzz integration
 
 vet:
 	@dirs="$$($(GO) list -f '{{.Dir}}' ./...)"; [ -n "$$dirs" ] || { echo "no Go packages found"; exit 1; }; \
@@ -19,6 +19,19 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Every decoder a client reaches has a fuzz target; CI runs each for
+# FUZZTIME (a few seconds), by hand run longer: make fuzz FUZZTIME=10m.
+# Crashers found are kept under each package's testdata/fuzz/ and run by
+# the unit tests from then on.
+FUZZTIME ?= 5s
+FUZZ_TARGETS = wire:FuzzDecode wire:FuzzReadRaw ticket:FuzzVerify \
+	gate:FuzzResumeToken gate:FuzzSessionFrames gate:FuzzWebSocketPath
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; done
 
 provision:
 	./deploy/provision.sh

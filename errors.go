@@ -43,6 +43,7 @@ const (
 	CodeSlowConsumer     = gamev1.ErrorCode_ERROR_CODE_SLOW_CONSUMER
 	CodeShuttingDown     = gamev1.ErrorCode_ERROR_CODE_SHUTTING_DOWN
 	CodeMuted            = gamev1.ErrorCode_ERROR_CODE_MUTED
+	CodeResumeFailed     = gamev1.ErrorCode_ERROR_CODE_RESUME_FAILED
 )
 
 // Error is an error with a client-facing code. Message is safe to show to a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gamemesh/gamemesh"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+	"github.com/gamemesh/gamemesh/wire"
 )
 
 // Call sends in on route ("system.method") and decodes the answer into out.
@@ -46,7 +47,10 @@ func (c *Conn) CallRaw(ctx context.Context, route string, body []byte) ([]byte, 
 	}
 	seq := c.seq.Add(1)
 	env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Seq: seq, Route: route, Body: body}
-	if n := proto.Size(env); n > c.opts.MaxFrame {
+	if z := c.deflate(body); z != nil {
+		env.Body, env.Compressed = z, true
+	}
+	if n := wire.EnvelopeSize(env); n > c.opts.MaxFrame {
 		return nil, gamemesh.Errorf(gamemesh.CodeFrameTooLarge, "request of %s is %d bytes, limit %d", route, n, c.opts.MaxFrame)
 	}
 	ch := make(chan *gamev1.Envelope, 1)
@@ -56,7 +60,7 @@ func (c *Conn) CallRaw(ctx context.Context, route string, body []byte) ([]byte, 
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.pending[seq] = ch
+	c.pending[seq] = &call{req: env, ch: ch}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -27,19 +28,23 @@ func Dial(ctx context.Context, addr, ticket string, opts Options) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	lr, err := login(ctx, t, ticket, &opts)
+	req := &gamev1.LoginRequest{Ticket: ticket, Resumable: !opts.DisableResume}
+	if !opts.DisableCompression {
+		req.Compression = []string{compressDeflate}
+	}
+	lr, err := login(ctx, t, req, &opts)
 	if err != nil {
 		_ = t.close()
 		return nil, err
 	}
-	return newConn(t, opts, lr), nil
+	return newConn(addr, t, opts, lr), nil
 }
 
-// login runs the handshake on t: the LOGIN frame, then QUEUE frames until the
-// login RESPONSE or a KICK.
-func login(ctx context.Context, t transport, ticket string, opts *Options) (*gamev1.LoginResponse, error) {
+// login runs the handshake on t: the LOGIN frame (a ticket, or a resume
+// token), then QUEUE frames until the login RESPONSE or a KICK.
+func login(ctx context.Context, t transport, req *gamev1.LoginRequest, opts *Options) (*gamev1.LoginResponse, error) {
 	stop := context.AfterFunc(ctx, t.interrupt)
-	lr, err := handshake(t, ticket, opts)
+	lr, err := handshake(t, req, opts)
 	if !stop() {
 		return nil, ctxError(ctx, "login")
 	}
@@ -52,8 +57,8 @@ func login(ctx context.Context, t transport, ticket string, opts *Options) (*gam
 	return lr, nil
 }
 
-func handshake(t transport, ticket string, opts *Options) (*gamev1.LoginResponse, error) {
-	body, err := proto.Marshal(&gamev1.LoginRequest{Ticket: ticket})
+func handshake(t transport, req *gamev1.LoginRequest, opts *Options) (*gamev1.LoginResponse, error) {
+	body, err := proto.Marshal(req)
 	if err != nil {
 		return nil, gamemesh.Wrap(gamemesh.CodeInternal, err, "encoding the login")
 	}
@@ -133,5 +138,9 @@ func loginIOError(err error) error {
 	if isTimeout(err) {
 		return gamemesh.Wrap(gamemesh.CodeTimeout, err, "the gate did not answer the login")
 	}
-	return transportError(err)
+	var lost lostError
+	if err = transportError(err); errors.As(err, &lost) {
+		return lost.err
+	}
+	return err
 }

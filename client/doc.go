@@ -16,6 +16,14 @@
 // catalogue: the gate's code for a refused call, the kick's code when the gate
 // ended the session, UNAVAILABLE when the connection was lost or closed.
 //
-// Each Conn owns three goroutines (read loop, heartbeat, push dispatch); Close
-// stops them and waits for them.
+// Sessions are resumable by default: when the connection drops, the Conn
+// dials again and presents its resume token within the gate's grace period;
+// the gate replays what the client missed (every frame carries the
+// acknowledgement of what was received), requests still waiting are sent
+// again and answered once, and callers only see a slower call. Close tells
+// the gate the player is leaving (LOGOUT), so nothing is kept for a resume.
+// Bodies of at least the negotiated size travel DEFLATE-compressed both ways.
+//
+// Each Conn owns three goroutines (read loop, write loop with the heartbeat,
+// push dispatch); Close stops them and waits for them.
 package client

@@ -3,6 +3,7 @@ package client
 import (
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -52,6 +53,20 @@ type Options struct {
 	LoginIdle time.Duration
 	// TLS configures tls:// and wss:// addresses (system defaults when nil).
 	TLS *tls.Config
+	// DisableResume asks the gate for a session that ends with its
+	// connection. By default the session is resumable: a lost connection is
+	// dialled again and the session resumed within the gate's grace period,
+	// without the caller noticing more than a slower call.
+	DisableResume bool
+	// DisableCompression offers the gate no body compression (by default
+	// DEFLATE is offered, and large bodies travel compressed both ways).
+	DisableCompression bool
+	// LocalIP, when set, is the local address connections are made from (a
+	// load driver spreads its connections over 127.0.0.x this way).
+	LocalIP net.IP
+	// OnResume is called, from the connection's goroutine, after each
+	// resume with how long it took from the loss of the connection.
+	OnResume func(took time.Duration)
 	// Logger receives the connection's debug logs (discarded when nil).
 	Logger *slog.Logger
 }

@@ -43,16 +43,19 @@ func dialTransport(ctx context.Context, addr string, opts *Options) (transport, 
 	if rest == "" {
 		return nil, gamemesh.Errorf(gamemesh.CodeInvalidArgument, "gate address %q has no host", addr)
 	}
+	nd := &net.Dialer{}
+	if opts.LocalIP != nil {
+		nd.LocalAddr = &net.TCPAddr{IP: opts.LocalIP}
+	}
 	switch scheme {
 	case "tcp", "tls":
 		var c net.Conn
 		var err error
 		if scheme == "tls" {
-			d := tls.Dialer{NetDialer: &net.Dialer{}, Config: opts.TLS}
+			d := tls.Dialer{NetDialer: nd, Config: opts.TLS}
 			c, err = d.DialContext(ctx, "tcp", rest)
 		} else {
-			var d net.Dialer
-			c, err = d.DialContext(ctx, "tcp", rest)
+			c, err = nd.DialContext(ctx, "tcp", rest)
 		}
 		if err != nil {
 			return nil, dialError(ctx, addr, err)
@@ -60,6 +63,7 @@ func dialTransport(ctx context.Context, addr string, opts *Options) (transport, 
 		return &tcpTransport{c: c, r: wire.NewReader(bufio.NewReaderSize(c, 4096), opts.MaxFrame), max: opts.MaxFrame}, nil
 	case "ws", "wss":
 		d := websocket.Dialer{
+			NetDialContext:   nd.DialContext,
 			HandshakeTimeout: opts.WriteTimeout,
 			TLSClientConfig:  opts.TLS,
 			ReadBufferSize:   4096,

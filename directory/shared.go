@@ -16,7 +16,10 @@ const SharedTTL = 24 * time.Hour
 
 // Shared is a directory kept in a gamemesh.Store that several processes share
 // (in Dapr mode, the "sharedstate" component), so that functions find the gate
-// of a player connected to another process. Entries are one key per player.
+// of a player connected to another process. Entries are one key per player,
+// read then written (not atomic) and never refreshed: an entry outlives a dead
+// gate by up to SharedTTL and a session longer than that loses its pushes.
+// Dapr mode uses redisdir.Online instead (atomic, heartbeated TTLs).
 type Shared struct {
 	Store  gamemesh.Store
 	Prefix string

@@ -3,6 +3,7 @@ package gate
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -51,7 +52,11 @@ func benchGateRequest(b *testing.B, deps func(*Deps)) {
 // socket, driven by the same pipelining client: it reads each frame through a
 // buffered reader and writes it back through a buffered writer flushed when
 // no more input is buffered (so it batches writes too).
-func BenchmarkEchoBaseline(b *testing.B) {
+func BenchmarkEchoBaseline(b *testing.B) { pipeline(b, startEcho(b), "bench.echo") }
+
+// startEcho starts the bare framed-echo server and returns a client
+// connection to it.
+func startEcho(b *testing.B) net.Conn {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -69,7 +74,7 @@ func BenchmarkEchoBaseline(b *testing.B) {
 			return
 		}
 		defer conn.Close()
-		br := bufio.NewReaderSize(conn, tcpReadBuffer)
+		br := bufio.NewReaderSize(conn, 4<<10)
 		bw := bufio.NewWriterSize(conn, 64<<10)
 		fr := wire.NewReader(br, wire.DefaultMaxFrame)
 		var hdr [wire.HeaderLen]byte
@@ -93,71 +98,139 @@ func BenchmarkEchoBaseline(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = conn.Close() })
-	pipeline(b, conn, "bench.echo")
+	return conn
 }
 
-// pipeline sends b.N requests of 64 bytes with at most benchWindow in flight,
-// writing whatever the window allows in one Write, and reads the answers.
+// pipeline sends b.N requests of 64 bytes with at most benchWindow in flight
+// and reports frames/s.
 func pipeline(b *testing.B, conn net.Conn, route string) {
-	body := make([]byte, 64)
+	p := newPipeliner(conn, route)
+	b.ReportAllocs()
+	b.ResetTimer()
+	d, err := p.run(b.N)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/d.Seconds(), "frames/s")
+}
+
+// pipeliner is a client pipelining requests on one connection, writing
+// whatever the window allows in one Write and reading the answers.
+type pipeliner struct {
+	conn  net.Conn
+	r     *wire.Reader
+	route string
+	body  []byte
+	seq   uint64
+}
+
+func newPipeliner(conn net.Conn, route string) *pipeliner {
+	_ = conn.SetReadDeadline(time.Time{})
+	return &pipeliner{conn: conn, r: wire.NewReader(bufio.NewReaderSize(conn, 64<<10), wire.DefaultMaxFrame),
+		route: route, body: make([]byte, 64)}
+}
+
+// run sends n requests with at most benchWindow in flight and returns how
+// long they took, or the first failure.
+func (p *pipeliner) run(n int) (time.Duration, error) {
 	tokens := make(chan struct{}, benchWindow)
 	for range benchWindow {
 		tokens <- struct{}{}
 	}
-	_ = conn.SetReadDeadline(time.Time{})
-	r := wire.NewReader(bufio.NewReaderSize(conn, 64<<10), wire.DefaultMaxFrame)
-	b.ReportAllocs()
-	b.ResetTimer()
-
+	start := time.Now()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		var buf []byte
-		env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Route: route, Body: body}
-		for sent := 0; sent < b.N; {
+		env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Route: p.route, Body: p.body}
+		for sent := 0; sent < n; {
 			<-tokens
-			n := 1
+			k := 1
 		more:
-			for sent+n < b.N {
+			for sent+k < n {
 				select {
 				case <-tokens:
-					n++
+					k++
 				default:
 					break more
 				}
 			}
 			buf = buf[:0]
-			for range n {
+			for range k {
 				sent++
-				env.Seq = uint64(sent)
+				p.seq++
+				env.Seq = p.seq
 				buf, _ = wire.Append(buf, env)
 			}
-			if _, err := conn.Write(buf); err != nil {
+			if _, err := p.conn.Write(buf); err != nil {
 				return
 			}
 		}
 	}()
-
 	failed := 0
 	var firstFailure *gamev1.Envelope
-	for i := 0; i < b.N; i++ {
-		p, err := r.ReadRaw()
+	var env gamev1.Envelope
+	for i := 0; i < n; i++ {
+		b, err := p.r.ReadRaw()
 		if err != nil {
-			b.Fatalf("read after %d answers: %v", i, err)
+			return 0, fmt.Errorf("read after %d answers: %w", i, err)
 		}
-		env, err := wire.Decode(p)
-		if err != nil || env.Code != gamemesh.CodeOK {
+		if err := wire.DecodeInto(b, &env, nil); err != nil || env.Code != gamemesh.CodeOK {
 			if failed++; firstFailure == nil {
-				firstFailure = env
+				firstFailure = &gamev1.Envelope{Kind: env.Kind, Code: env.Code, Error: env.Error}
 			}
 		}
 		tokens <- struct{}{}
 	}
-	b.StopTimer()
+	d := time.Since(start)
 	wg.Wait()
 	if failed > 0 {
-		b.Fatalf("%d of %d requests failed, first: %v", failed, b.N, firstFailure)
+		return d, fmt.Errorf("%d of %d requests failed, first: %v", failed, n, firstFailure)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	return d, nil
+}
+
+// BenchmarkGateVsEcho is the gate's headline ratio: the full gate request
+// path (as in BenchmarkGateRequest) and the bare framed-echo server (as in
+// BenchmarkEchoBaseline), driven by the same client in alternating rounds of
+// at most 20 000 requests, so both see the same machine load. It reports the
+// frames/s of each and gate/echo (goal ≥ 0.7).
+func BenchmarkGateVsEcho(b *testing.B) {
+	e := newEnvDeps(b, func(c *Config) {
+		c.WSAddr = ""
+		c.MaxInflight = 2 * benchWindow
+		c.RateLimit = 1e9
+		c.RateBurst = 1 << 30
+	}, func(r *functions.Registry) {
+		r.Handle("bench", "echo", functions.Method{Public: true, Handler: func(_ context.Context, req gamemesh.Request) ([]byte, error) {
+			return req.Body, nil
+		}})
+	}, nil)
+	c := e.dial()
+	c.login(e, "p1")
+	gate := newPipeliner(c.c, "bench.echo")
+	echo := newPipeliner(startEcho(b), "bench.echo")
+	const round = 20_000
+	var dg, de time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(round, b.N-done)
+		d, err := gate.run(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dg += d
+		if d, err = echo.run(n); err != nil {
+			b.Fatal(err)
+		}
+		de += d
+		done += n
+	}
+	b.StopTimer()
+	g, ec := float64(b.N)/dg.Seconds(), float64(b.N)/de.Seconds()
+	b.ReportMetric(g, "gate_frames/s")
+	b.ReportMetric(ec, "echo_frames/s")
+	b.ReportMetric(g/ec, "gate/echo")
 }

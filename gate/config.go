@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,15 @@ const (
 	DefaultHTTPTimeout       = 5 * time.Second
 	DefaultGuestLoginRate    = 200
 	DefaultGuestLoginBurst   = 400
+	DefaultResumeGrace       = 30 * time.Second
+	DefaultReplayFrames      = 512
+	DefaultReplayBytes       = 256 << 10
+	DefaultCompressMin       = 1024
+	DefaultMaxPendingPerIP   = 256
+	DefaultConnectRatePerIP  = 200
+	DefaultConnectBurstPerIP = 400
+	DefaultGuestRatePerIP    = 50
+	DefaultGuestBurstPerIP   = 100
 )
 
 // Limits on MaxFrameSize: a frame must hold a login with the longest ticket,
@@ -121,6 +131,37 @@ type Config struct {
 	// CheckOrigin decides whether a WebSocket upgrade from a browser origin is
 	// accepted; nil accepts requests without an Origin header or from the same host.
 	CheckOrigin func(r *http.Request) bool
+
+	// ResumeGrace is how long a resumable session outlives its connection
+	// (default DefaultResumeGrace; negative: sessions are never resumable).
+	// Meanwhile it holds its slot (a fresh login of the player takes it over
+	// without queueing), its directory entry and its unacknowledged frames.
+	ResumeGrace time.Duration
+	// ReplayFrames and ReplayBytes bound the frames a resumable session keeps
+	// for its client until acknowledged (defaults DefaultReplayFrames and
+	// DefaultReplayBytes); beyond them the oldest are dropped, and a client
+	// that missed those cannot resume.
+	ReplayFrames int
+	ReplayBytes  int
+	// CompressMin is the smallest body compressed for a client that
+	// negotiated compression (default DefaultCompressMin; negative: the gate
+	// offers no compression).
+	CompressMin int
+	// TLS, when set, serves both listeners over TLS (tls:// and wss://).
+	TLS *tls.Config
+
+	// MaxPendingPerIP is how many connections one address may have open
+	// without having logged in (default DefaultMaxPendingPerIP);
+	// ConnectRatePerIP and ConnectBurstPerIP bound how fast it may open
+	// connections (defaults DefaultConnectRatePerIP, DefaultConnectBurstPerIP);
+	// GuestRatePerIP and GuestBurstPerIP how fast it may ask for guest
+	// tickets (defaults DefaultGuestRatePerIP, DefaultGuestBurstPerIP). A
+	// refused connection gets a KICK (WebSocket: HTTP 429) with RATE_LIMITED.
+	MaxPendingPerIP   int
+	ConnectRatePerIP  float64
+	ConnectBurstPerIP int
+	GuestRatePerIP    float64
+	GuestBurstPerIP   int
 }
 
 // withDefaults returns c with every zero field set to its default. It is the
@@ -186,8 +227,39 @@ func (c Config) withDefaults() Config {
 	if c.GuestLoginBurst == 0 {
 		c.GuestLoginBurst = DefaultGuestLoginBurst
 	}
+	if c.ResumeGrace == 0 {
+		c.ResumeGrace = DefaultResumeGrace
+	}
+	if c.ReplayFrames == 0 {
+		c.ReplayFrames = DefaultReplayFrames
+	}
+	if c.ReplayBytes == 0 {
+		c.ReplayBytes = DefaultReplayBytes
+	}
+	if c.CompressMin == 0 {
+		c.CompressMin = DefaultCompressMin
+	}
+	if c.MaxPendingPerIP == 0 {
+		c.MaxPendingPerIP = DefaultMaxPendingPerIP
+	}
+	if c.ConnectRatePerIP == 0 {
+		c.ConnectRatePerIP = DefaultConnectRatePerIP
+	}
+	if c.ConnectBurstPerIP == 0 {
+		c.ConnectBurstPerIP = DefaultConnectBurstPerIP
+	}
+	if c.GuestRatePerIP == 0 {
+		c.GuestRatePerIP = DefaultGuestRatePerIP
+	}
+	if c.GuestBurstPerIP == 0 {
+		c.GuestBurstPerIP = DefaultGuestBurstPerIP
+	}
 	return c
 }
+
+// admissionBurst is the admission limiter's bucket: 1/20 s of the rate, so
+// that a trickle of logins is admitted at once and a storm queues.
+func admissionBurst(r float64) int { return max(1, int(r/20)) }
 
 // validate reports every problem of a defaulted Config at once.
 func (c Config) validate() error {
@@ -226,7 +298,8 @@ func (c Config) validate() error {
 	}{
 		{"OutQueue", c.OutQueue}, {"RateBurst", c.RateBurst}, {"MaxInflight", c.MaxInflight},
 		{"MaxOnline", c.MaxOnline}, {"QueueCap", c.QueueCap}, {"MaxRateRefusals", c.MaxRateRefusals},
-		{"GuestLoginBurst", c.GuestLoginBurst},
+		{"GuestLoginBurst", c.GuestLoginBurst}, {"ReplayFrames", c.ReplayFrames}, {"ReplayBytes", c.ReplayBytes},
+		{"MaxPendingPerIP", c.MaxPendingPerIP}, {"ConnectBurstPerIP", c.ConnectBurstPerIP}, {"GuestBurstPerIP", c.GuestBurstPerIP},
 	} {
 		if n.v < 0 {
 			bad("%s %d must be positive", n.name, n.v)
@@ -238,8 +311,13 @@ func (c Config) validate() error {
 	if !(c.AdmissionRate > 0) || math.IsInf(c.AdmissionRate, 0) {
 		bad("AdmissionRate %v must be a positive number", c.AdmissionRate)
 	}
-	if !(c.GuestLoginRate > 0) || math.IsInf(c.GuestLoginRate, 0) {
-		bad("GuestLoginRate %v must be a positive number", c.GuestLoginRate)
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"GuestLoginRate", c.GuestLoginRate}, {"ConnectRatePerIP", c.ConnectRatePerIP}, {"GuestRatePerIP", c.GuestRatePerIP}} {
+		if !(r.v > 0) || math.IsInf(r.v, 0) {
+			bad("%s %v must be a positive number", r.name, r.v)
+		}
 	}
 	return errors.Join(errs...)
 }

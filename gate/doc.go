@@ -6,16 +6,37 @@
 // apps through an Invoker with a deadline, and delivers pushes published on its
 // own push topic.
 //
-// Each connection has a read loop and a write loop. Outgoing frames go through
-// a bounded queue; the write loop drains everything queued and writes it with
-// one syscall, and a client that does not read fast enough is disconnected
-// rather than buffered without bound. The write loop is the connection's only
-// writer (WebSocket pongs are queued too) and sends nothing over the client's
-// frame limit (MaxOutFrame): a response that would exceed it is answered
-// BODY_TOO_LARGE, a push is dropped. Every client frame after login counts
+// Each connection has one goroutine, its read loop, and holds no buffer while
+// it waits: TCP is read straight from the socket into a pooled chunk taken
+// only while bytes are there. Outgoing frames are encoded at once into a
+// pooled buffer, numbered in order (see outbox); whoever finds no write in
+// progress writes everything queued with one syscall and loops until nothing
+// is left, so there is no writer goroutine parked per connection. A client
+// that does not read fast enough is disconnected rather than buffered without
+// bound, and nothing over its frame limit (MaxOutFrame) is sent: a response
+// that would exceed it is answered BODY_TOO_LARGE, a push is dropped.
+//
+// Calls run on the read loop itself, so that a fast call costs no goroutine
+// hand-off and the answers to a pipelined batch leave in one write; a call
+// still running once a batch has taken inlineBudget moves the read loop to a
+// new goroutine, which goes on reading while the slow call finishes (see
+// runInline).
+//
+// A client may ask for a resumable session (LoginRequest.resumable): when its
+// connection drops, the session is kept for ResumeGrace (holding its slot and
+// directory entry, so pushes still reach it), every frame the client has not
+// acknowledged is kept in a bounded replay buffer, and a reconnect with the
+// resume token gets the frames it missed in order and goes on; a request it
+// repeats is answered from that buffer or by the call still in flight, never
+// run twice. Bodies of at least CompressMin bytes are compressed (DEFLATE)
+// for clients that negotiated it, and both listeners may serve TLS. Every client frame after login counts
 // against the connection's token bucket, and persistent flooding is kicked.
 // Queued sessions have an idle timeout and are told their position
-// periodically. Every failure a client can cause is answered with a KICK or
+// periodically. Every login passes the admission rate (a storm queues even
+// while slots are free), and queued logins are registered in the directory,
+// so that a login of the same player on another gate kicks them. Each client
+// address may have only so many connections that have not logged in yet, and
+// open them and ask for guest tickets only so fast (per-IP limits). Every failure a client can cause is answered with a KICK or
 // RESPONSE frame carrying a code from the catalogue.
 //
 // The HTTP listener bounds each request's body and answer in time

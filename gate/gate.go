@@ -3,6 +3,7 @@ package gate
 import (
 	"container/list"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,11 +48,17 @@ type Gate struct {
 	httpLn  net.Listener
 	httpSrv *http.Server
 
+	resumeKey []byte       // signs resume tokens; random per gate process
+	routes    routeTable   // interned route strings
+	ips       *ipLimits    // per-IP limits of unauthenticated connections
+	links     atomic.Int64 // open client connections
+
 	mu           sync.RWMutex
 	started      bool
 	stopping     bool
-	conns        map[*session]struct{}
-	online       map[gamemesh.PlayerID]*session // admitted (holding a slot)
+	conns        map[*session]struct{}          // every session, handshake to detached
+	online       map[gamemesh.PlayerID]*session // admitted (holding a slot), attached or detached
+	resumable    map[string]*session            // online resumable sessions by id
 	queue        *list.List                     // of *session, head admitted first
 	queued       map[gamemesh.PlayerID]*list.Element
 	queueDirty   bool      // positions changed since the last report
@@ -74,11 +81,17 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		admitWake: make(chan struct{}, 1),
 		conns:     make(map[*session]struct{}),
 		online:    make(map[gamemesh.PlayerID]*session),
+		resumable: make(map[string]*session),
 		queue:     list.New(),
 		queued:    make(map[gamemesh.PlayerID]*list.Element),
 		workers:   newWorkers(),
-		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), 1),
+		admitLim:  rate.NewLimiter(rate.Limit(cfg.AdmissionRate), admissionBurst(cfg.AdmissionRate)),
 		guestLim:  rate.NewLimiter(rate.Limit(cfg.GuestLoginRate), cfg.GuestLoginBurst),
+		resumeKey: make([]byte, 32),
+		ips:       newIPLimits(cfg),
+	}
+	if _, err := rand.Read(g.resumeKey); err != nil {
+		return nil, fmt.Errorf("gate: resume key: %w", err)
 	}
 	if deps.Scenes != nil {
 		g.rt = newRealtime(g, deps.Scenes)
@@ -172,6 +185,7 @@ func (g *Gate) Stop(ctx context.Context) error {
 	for _, s := range sessions {
 		s.shutdown()
 	}
+	g.ips.stop()
 	if g.httpSrv != nil {
 		// Hijacked WebSocket connections are not the server's: this waits
 		// for guest logins in flight only, bounded by HTTPTimeout each.
@@ -215,8 +229,8 @@ func (g *Gate) snapshot() []*session {
 	return out
 }
 
-// track records a new connection and counts its goroutine; false once the
-// gate is stopping.
+// track records a new session and counts it in g.wg until it finishes;
+// false once the gate is stopping.
 func (g *Gate) track(s *session) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -252,10 +266,14 @@ func (g *Gate) HTTPAddr() string { return addrOf(g.httpLn) }
 // HTTPAddr; the WebSocket path is /ws).
 func (g *Gate) WSAddr() string { return addrOf(g.httpLn) }
 
-// WSURL is the WebSocket URL clients dial, "ws://host:port/ws" ("" when disabled).
+// WSURL is the WebSocket URL clients dial, "ws://host:port/ws" ("wss://"
+// with TLS; "" when disabled).
 func (g *Gate) WSURL() string {
 	if g.httpLn == nil {
 		return ""
+	}
+	if g.cfg.TLS != nil {
+		return "wss://" + g.httpLn.Addr().String() + "/ws"
 	}
 	return "ws://" + g.httpLn.Addr().String() + "/ws"
 }
@@ -275,10 +293,19 @@ func (g *Gate) Online() int {
 }
 
 // connections is how many client connections are open.
-func (g *Gate) connections() int {
+func (g *Gate) connections() int { return int(g.links.Load()) }
+
+// Detached is how many sessions wait for their client to resume them.
+func (g *Gate) Detached() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return len(g.conns)
+	n := 0
+	for _, s := range g.resumable {
+		if !s.out.hasLink() {
+			n++
+		}
+	}
+	return n
 }
 
 // Queued is how many logins wait in the admission queue.

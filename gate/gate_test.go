@@ -512,7 +512,7 @@ func TestStopDeadlineForcesClose(t *testing.T) {
 func (s *session) queueLen() int {
 	s.out.mu.Lock()
 	defer s.out.mu.Unlock()
-	return len(s.out.frames)
+	return s.out.pendN
 }
 
 func (e *env) sessions() map[*session]struct{} {

@@ -39,9 +39,15 @@ type httpError struct {
 
 // handleGuestLogin is POST /v1/login/guest: {"device_id"} → login.guest →
 // {"player_id","ticket","expires_at_ms","created"}. Guest logins are limited
-// to GuestLoginRate over all clients (429 RATE_LIMITED beyond it), and the
+// to GuestRatePerIP per client address and GuestLoginRate over all clients
+// (429 RATE_LIMITED beyond either), and the
 // body must arrive within HTTPTimeout (408 TIMEOUT otherwise, see withDeadlines).
 func (g *Gate) handleGuestLogin(w http.ResponseWriter, r *http.Request) {
+	if !g.ips.allowGuest(ipOfString(r.RemoteAddr)) {
+		w.Header().Set("Retry-After", "1")
+		g.writeHTTPError(w, gamemesh.CodeRateLimited, "too many guest logins from your address, retry later")
+		return
+	}
 	if !g.guestLim.Allow() {
 		w.Header().Set("Retry-After", "1")
 		g.writeHTTPError(w, gamemesh.CodeRateLimited, "too many guest logins, retry later")

@@ -84,6 +84,7 @@ func (g *Gate) SetLimits(l Limits) error {
 	g.mu.Unlock()
 	if l.AdmissionRate != old.AdmissionRate {
 		g.admitLim.SetLimit(rate.Limit(l.AdmissionRate))
+		g.admitLim.SetBurst(admissionBurst(l.AdmissionRate))
 	}
 	g.wakeAdmission()
 	g.log.Info("limits changed", "max_online", l.MaxOnline, "queue_cap", l.QueueCap,

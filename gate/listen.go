@@ -2,12 +2,15 @@ package gate
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/gamemesh/gamemesh"
 )
 
 // maxHeaderBytes caps HTTP request headers.
@@ -27,6 +30,9 @@ func (g *Gate) listen(ctx context.Context) error {
 		ln, err := lc.Listen(ctx, "tcp", g.cfg.WSAddr)
 		if err != nil {
 			return fmt.Errorf("gate: listening on http %s: %w", g.cfg.WSAddr, err)
+		}
+		if g.cfg.TLS != nil {
+			ln = tls.NewListener(ln, g.cfg.TLS) // https and wss
 		}
 		g.httpLn = ln
 		mux := http.NewServeMux()
@@ -105,15 +111,22 @@ func (g *Gate) acceptLoop(ln net.Listener) {
 			continue
 		}
 		delay = 0
-		s := g.newSession(newTCPTransport(c, g.cfg.MaxFrameSize))
-		if !g.track(s) {
+		ip := ipOf(c.RemoteAddr())
+		if why, ok := g.ips.acquire(ip); !ok {
+			g.refuseTCP(c, why)
+			continue
+		}
+		if !g.enter() {
+			g.ips.release(ip)
 			_ = c.Close()
 			return
 		}
-		go func() {
-			defer g.wg.Done()
-			g.serve(s)
-		}()
+		if g.cfg.TLS != nil {
+			c = tls.Server(c, g.cfg.TLS) // the handshake runs in the first read, under the login deadline
+		}
+		l := g.newLink(newTCPTransport(c, g.cfg.MaxFrameSize), ip)
+		l.ipHeld = true
+		go g.serve(l) // counted in g.wg by enter; the link's end counts it done
 	}
 }
 
@@ -128,17 +141,26 @@ func (g *Gate) serveHTTP() {
 // handleWS upgrades to WebSocket and serves the session on the handler's
 // goroutine, counted in g.wg like a TCP session.
 func (g *Gate) handleWS(w http.ResponseWriter, r *http.Request) {
+	ip := ipOfString(r.RemoteAddr)
+	if why, ok := g.ips.acquire(ip); !ok {
+		w.Header().Set("Retry-After", "1")
+		g.writeHTTPError(w, gamemesh.CodeRateLimited, why)
+		return
+	}
+	if !g.enter() {
+		g.ips.release(ip)
+		g.writeHTTPError(w, gamemesh.CodeShuttingDown, "server is shutting down")
+		return
+	}
 	c, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		g.ips.release(ip)
+		g.wg.Done()
 		g.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has answered with an HTTP error
 	}
-	s := g.newSession(newWSTransport(c, g.cfg.MaxFrameSize))
-	c.SetPingHandler(s.onPing)
-	if !g.track(s) {
-		_ = c.Close()
-		return
-	}
-	defer g.wg.Done()
-	g.serve(s)
+	l := g.newLink(newWSTransport(c, g.cfg.MaxFrameSize), ip)
+	l.ipHeld = true
+	c.SetPingHandler(l.onPing)
+	g.serve(l) // counted in g.wg by enter; the link's end counts it done
 }

@@ -37,7 +37,13 @@ type metrics struct {
 	rateLimited prometheus.Counter
 	calls       *prometheus.HistogramVec // route, code
 	routes      routeLabels
+	queueWait   prometheus.Histogram
+	resumes     *prometheus.CounterVec // code
+	detaches    prometheus.Counter
 }
+
+// queueBuckets are the queue wait buckets, in seconds.
+var queueBuckets = []float64{.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
 // newMetrics creates the gate's collectors and registers them on reg; nil
 // when reg is nil.
@@ -80,10 +86,28 @@ func newMetrics(g *Gate, reg prometheus.Registerer) (*metrics, error) {
 			Buckets: callBuckets,
 		}, []string{"route", "code"}),
 	}
+	m.queueWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "gamemesh_gate_queue_wait_seconds",
+		Help:    "How long admitted logins waited in the login queue.",
+		Buckets: queueBuckets,
+	})
+	m.resumes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gamemesh_gate_resumes_total",
+		Help: "Session resumes by result: OK, or RESUME_FAILED.",
+	}, []string{"code"})
+	m.detaches = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gamemesh_gate_sessions_detached_total",
+		Help: "Resumable sessions that lost their connection and waited for a resume.",
+	})
 	m.routes.max = maxRouteLabels
 	m.routes.other = m.routeEntry(otherRoute)
 	collectors := []prometheus.Collector{
 		m.accepted, m.logins, m.kicks, m.refused, m.framesIn, m.framesOut, m.rateLimited, m.calls,
+		m.queueWait, m.resumes, m.detaches,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gamemesh_gate_sessions_detached",
+			Help: "Resumable sessions waiting for their client to resume them.",
+		}, func() float64 { return float64(g.Detached()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gamemesh_gate_connections",
 			Help: "Client connections open.",
@@ -120,6 +144,24 @@ func codeLabel(code gamemesh.Code) string {
 func (m *metrics) connAccepted() {
 	if m != nil {
 		m.accepted.Inc()
+	}
+}
+
+func (m *metrics) queueWaited(d time.Duration) {
+	if m != nil {
+		m.queueWait.Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) resume(code gamemesh.Code) {
+	if m != nil {
+		m.resumes.WithLabelValues(codeLabel(code)).Inc()
+	}
+}
+
+func (m *metrics) detached() {
+	if m != nil {
+		m.detaches.Inc()
 	}
 }
 

@@ -17,11 +17,11 @@ const msgResponseTooLarge = "response too large"
 func (s *session) oversize(env *gamev1.Envelope, n int) *gamev1.Envelope {
 	limit := s.g.cfg.MaxOutFrame
 	if env.Kind != gamev1.Kind_KIND_RESPONSE || env.ReplyTo == 0 {
-		s.log.Warn("dropping a frame too large for the client",
+		s.logger().Warn("dropping a frame too large for the client",
 			"kind", env.Kind.String(), "route", clip(env.Route), "bytes", n, "limit", limit)
 		return nil
 	}
-	s.log.Warn("response too large for the client: answering BODY_TOO_LARGE",
+	s.logger().Warn("response too large for the client: answering BODY_TOO_LARGE",
 		"route", clip(env.Route), "bytes", n, "limit", limit)
 	r := &gamev1.Envelope{Kind: gamev1.Kind_KIND_RESPONSE, Seq: env.Seq, ReplyTo: env.ReplyTo, Route: env.Route,
 		Code: gamemesh.CodeBodyTooLarge, Error: msgResponseTooLarge}

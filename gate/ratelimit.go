@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gamemesh/gamemesh"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
@@ -19,8 +20,8 @@ var errRateKicked = errors.New("gate: kicked for exceeding the rate limit")
 // refused frames outnumber the accepted ones by that much, or that many in a
 // row), the session is kicked with RATE_LIMITED. It runs on the read loop
 // (handle, and onPing inside the WebSocket reader).
-func (s *session) allow() (answer, keep bool) {
-	if s.limiter.Allow() {
+func (s *session) allow(now time.Time) (answer, keep bool) {
+	if s.limiter.AllowN(now, 1) {
 		if s.strikes > 0 {
 			s.strikes--
 		}
@@ -30,7 +31,7 @@ func (s *session) allow() (answer, keep bool) {
 	s.g.m.frameRateLimited()
 	if s.strikes > s.g.cfg.MaxRateRefusals {
 		l := s.g.limits.Load()
-		s.log.Warn("kicking session: rate limit exceeded persistently", "refused", s.strikes)
+		s.logger().Warn("kicking session: rate limit exceeded persistently", "refused", s.strikes)
 		s.kick(gamemesh.CodeRateLimited, fmt.Sprintf(
 			"rate limit exceeded persistently: at most %g frames/s, bursts of %d", l.RateLimit, l.RateBurst))
 		return false, false
@@ -51,13 +52,14 @@ func (s *session) respondRateLimited(env *gamev1.Envelope) bool {
 // write deadline. (Gorilla's default handler would write the pong itself,
 // concurrently with the write loop, and move the connection's write deadline
 // under a batch being written.)
-func (s *session) onPing(data string) error {
-	answer, keep := s.allow()
+func (l *link) onPing(data string) error {
+	s := l.s
+	answer, keep := s.allow(time.Now())
 	if !keep {
 		return errRateKicked
 	}
 	if answer {
-		s.out.putControl(wsPong(data))
+		s.out.putControl(func(dst []byte) []byte { return wsPong(dst, data) })
 	}
 	return nil
 }

@@ -69,9 +69,12 @@ func TestQueuedFramesCountAgainstRateLimit(t *testing.T) {
 // frames take refusals back, so only refusals that keep outnumbering them kick.
 func TestRefusalsOutweighedByAcceptedFrames(t *testing.T) {
 	t.Parallel()
-	g := &Gate{cfg: Config{MaxRateRefusals: 3}}
+	g := &Gate{cfg: Config{MaxRateRefusals: 3, OutQueue: 4, MaxOutFrame: 1 << 16}, log: slog.New(slog.DiscardHandler)}
 	g.limits.Store(&Limits{RateLimit: 1, RateBurst: 1})
-	s := &session{g: g, log: slog.New(slog.DiscardHandler), out: newOutbox(4), limiter: rate.NewLimiter(0, 0)}
+	g.wg.Add(1) // the session's
+	s := g.newSession(nil)
+	s.limiter = rate.NewLimiter(0, 0)
+	defer g.wg.Wait() // the kick of a session without a connection finishes it
 	step := func(open bool, wantAnswer, wantKeep bool) {
 		t.Helper()
 		if open {
@@ -79,7 +82,7 @@ func TestRefusalsOutweighedByAcceptedFrames(t *testing.T) {
 		} else {
 			s.limiter.SetLimit(0)
 		}
-		if answer, keep := s.allow(); answer != wantAnswer || keep != wantKeep {
+		if answer, keep := s.allow(time.Now()); answer != wantAnswer || keep != wantKeep {
 			t.Fatalf("strikes %d: allow() = %v, %v; want %v, %v", s.strikes, answer, keep, wantAnswer, wantKeep)
 		}
 	}

@@ -216,9 +216,22 @@ func (rt *realtime) takes(s *session, system, route string) bool {
 	return p != nil && p.s == s && p.link != nil
 }
 
-// realtime forwards a request to the player's host; false ends the read
-// loop (the session's outbox is closed).
-func (s *session) realtime(env *gamev1.Envelope) bool {
+// inflight reports whether realtime request seq of s is still waiting for
+// its host's answer.
+func (rt *realtime) inflight(s *session, seq uint64) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	p := rt.players[s.player]
+	if p == nil || p.s != s {
+		return false
+	}
+	_, ok := p.inflight[seq]
+	return ok
+}
+
+// realtime forwards a request (body decompressed) to the player's host;
+// false ends the read loop (the session's outbox is closed).
+func (s *session) realtime(env *gamev1.Envelope, body []byte) bool {
 	rt := s.g.rt
 	rt.mu.Lock()
 	p := rt.players[s.player]
@@ -238,7 +251,7 @@ func (s *session) realtime(env *gamev1.Envelope) bool {
 	p.inflight[env.Seq] = rtCall{route: env.Route, at: time.Now()}
 	rt.mu.Unlock()
 	if !l.send(&gamev1.LinkInput{Op: gamev1.LinkOp_LINK_OP_REQUEST, PlayerId: string(s.player), SessionId: s.id,
-		Seq: env.Seq, Route: env.Route, Body: env.Body}) {
+		Seq: env.Seq, Route: env.Route, Body: body}) {
 		rt.mu.Lock()
 		delete(p.inflight, env.Seq)
 		rt.mu.Unlock()

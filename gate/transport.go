@@ -1,94 +1,234 @@
 package gate
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 
 	"github.com/gorilla/websocket"
-	"google.golang.org/protobuf/proto"
 
-	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/wire"
 )
-
-// tcpReadBuffer is the read buffer of a TCP connection: pipelined small frames
-// are read with one syscall.
-const tcpReadBuffer = 4 << 10
 
 var (
 	errTextMessage = errors.New("gate: websocket text message")
 	errWSTooLarge  = errors.New("gate: websocket message too large")
 )
 
-// transport is one client connection's framing. The session reads frames
-// through it and encodes frames with it; writes, deadlines and close go to
-// the raw connection directly, so a batch of frames is one Write.
+// transport is one client connection's framing. The read loop reads frames
+// through it; the outbox frames encoded envelopes with it, so that a batch of
+// frames is one Write on the raw connection, which also takes deadlines and
+// Close directly.
 type transport interface {
 	// readFrame returns the next frame's bytes, valid until the next call.
+	// Buffers are pooled: none is held while the connection waits for input.
 	readFrame() ([]byte, error)
-	// appendFrame appends env encoded as one frame; size is proto.Size(env),
-	// computed just before (the encoding reuses it).
-	appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error)
+	// hasFrame reports whether readFrame would return without waiting.
+	hasFrame() bool
+	// appendHeader appends the framing that precedes a payload of n bytes.
+	appendHeader(dst []byte, n int) []byte
 	// appendGoodbye appends what closes the stream after a final frame.
 	appendGoodbye(dst []byte) []byte
 	// raw is the underlying connection.
 	raw() net.Conn
+	// release gives back the read buffers once reading has stopped.
+	release()
 }
 
-// tcpTransport frames with a 4-byte big-endian length (package wire).
+// newTCPTransport frames c with 4-byte big-endian lengths (package wire).
+// A plain TCP connection is read straight from its file descriptor, with a
+// pooled buffer only while bytes wait; others (TLS) through a small header
+// read and a pooled body.
+func newTCPTransport(c net.Conn, maxFrame int) transport {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			return &tcpTransport{c: c, fd: rc, max: maxFrame}
+		}
+	}
+	return &streamTransport{c: c, max: maxFrame}
+}
+
+// tcpTransport reads with RawConn.Read: the pooled chunk is taken when the
+// socket is readable and given back when a read would block with nothing
+// buffered, so an idle connection parks holding no buffer.
 type tcpTransport struct {
-	c net.Conn
-	r *wire.Reader
+	c    net.Conn
+	fd   syscall.RawConn
+	max  int
+	buf  *buffer // nil while nothing is buffered
+	r, w int     // unread bytes are buf.b[r:w]
 }
 
-func newTCPTransport(c net.Conn, maxFrame int) *tcpTransport {
-	return &tcpTransport{c: c, r: wire.NewReader(bufio.NewReaderSize(c, tcpReadBuffer), maxFrame)}
+func (t *tcpTransport) readFrame() ([]byte, error) {
+	for {
+		if t.w-t.r >= wire.HeaderLen {
+			n := int(binary.BigEndian.Uint32(t.buf.b[t.r:]))
+			if n > t.max {
+				return nil, fmt.Errorf("%w: %d bytes, limit %d", wire.ErrFrameTooLarge, n, t.max)
+			}
+			if end := t.r + wire.HeaderLen + n; end <= t.w {
+				p := t.buf.b[t.r+wire.HeaderLen : end]
+				t.r = end
+				return p, nil
+			}
+			t.reserve(wire.HeaderLen + n)
+		}
+		if err := t.fill(); err != nil {
+			if errors.Is(err, io.EOF) && t.w > t.r {
+				err = wire.ErrTruncated
+			}
+			return nil, err
+		}
+	}
 }
 
-func (t *tcpTransport) readFrame() ([]byte, error) { return t.r.ReadRaw() }
-
-func (t *tcpTransport) appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
-	start := len(dst)
-	dst, err := appendEnvelope(binary.BigEndian.AppendUint32(dst, uint32(size)), env, size)
-	if err != nil {
-		return dst[:start], err
+// reserve makes room for a frame of need bytes starting at t.r: the unread
+// bytes move to the front of the buffer, or to a larger pooled one.
+func (t *tcpTransport) reserve(need int) {
+	if need <= cap(t.buf.b)-t.r {
+		return
 	}
-	return dst, nil
+	nb := t.buf
+	if need > cap(t.buf.b) {
+		nb = getBuf(need)
+		nb.b = nb.b[:cap(nb.b)]
+	}
+	n := copy(nb.b, t.buf.b[t.r:t.w])
+	if nb != t.buf {
+		putBuf(t.buf)
+		t.buf = nb
+	}
+	t.r, t.w = 0, n
 }
 
-// appendEnvelope appends env marshalled with the size cached by the
-// proto.Size call that returned size, and checks it has that size.
-func appendEnvelope(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
-	start := len(dst)
-	dst, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, env)
-	if err != nil {
-		return dst[:start], fmt.Errorf("gate: encoding frame: %w", err)
+// fill reads what the socket has, waiting until it is readable.
+func (t *tcpTransport) fill() error {
+	if t.r == t.w && t.buf != nil && cap(t.buf.b) > chunkSize {
+		// A large frame was handled: its buffer goes back at once.
+		putBuf(t.buf)
+		t.buf = nil
 	}
-	if n := len(dst) - start; n != size {
-		return dst[:start], fmt.Errorf("gate: encoding frame: %d bytes, sized %d", n, size)
+	if t.r == t.w {
+		t.r, t.w = 0, 0
+	} else if t.w == len(t.buf.b) {
+		t.w = copy(t.buf.b, t.buf.b[t.r:t.w]) // a partial header at the very end
+		t.r = 0
 	}
-	return dst, nil
+	var n int
+	var rerr error
+	err := t.fd.Read(func(fd uintptr) bool {
+		if t.buf == nil {
+			t.buf = getBuf(chunkSize)
+			t.buf.b = t.buf.b[:cap(t.buf.b)] // held buffers are used whole
+		}
+		b := t.buf.b
+		for {
+			n, rerr = syscall.Read(int(fd), b[t.w:])
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			if t.r == t.w {
+				putBuf(t.buf) // idle: park without a buffer
+				t.buf = nil
+				t.r, t.w = 0, 0
+			}
+			return false
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return err
+	case rerr != nil:
+		return &net.OpError{Op: "read", Net: "tcp", Err: rerr}
+	case n <= 0:
+		return io.EOF
+	}
+	t.w += n
+	return nil
+}
+
+func (t *tcpTransport) hasFrame() bool {
+	return t.w-t.r >= wire.HeaderLen && t.w-t.r-wire.HeaderLen >= int(binary.BigEndian.Uint32(t.buf.b[t.r:]))
+}
+
+func (t *tcpTransport) appendHeader(dst []byte, n int) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(n))
 }
 
 func (t *tcpTransport) appendGoodbye(dst []byte) []byte { return dst }
+func (t *tcpTransport) raw() net.Conn                   { return t.c }
 
-func (t *tcpTransport) raw() net.Conn { return t.c }
+func (t *tcpTransport) release() {
+	putBuf(t.buf)
+	t.buf = nil
+	t.r, t.w = 0, 0
+}
+
+// streamTransport reads length-prefixed frames from any stream (TLS): the
+// 4-byte header into the transport itself, the body into a pooled buffer
+// given back at the next read.
+type streamTransport struct {
+	c   net.Conn
+	max int
+	hdr [wire.HeaderLen]byte
+	buf *buffer
+}
+
+func (t *streamTransport) readFrame() ([]byte, error) {
+	putBuf(t.buf)
+	t.buf = nil
+	if _, err := io.ReadFull(t.c, t.hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, wire.ErrTruncated
+		}
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint32(t.hdr[:]))
+	if n > t.max {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", wire.ErrFrameTooLarge, n, t.max)
+	}
+	t.buf = getBuf(n)
+	b := t.buf.b[:n]
+	if _, err := io.ReadFull(t.c, b); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, wire.ErrTruncated
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+func (t *streamTransport) hasFrame() bool { return false }
+
+func (t *streamTransport) appendHeader(dst []byte, n int) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(n))
+}
+
+func (t *streamTransport) appendGoodbye(dst []byte) []byte { return dst }
+func (t *streamTransport) raw() net.Conn                   { return t.c }
+
+func (t *streamTransport) release() {
+	putBuf(t.buf)
+	t.buf = nil
+}
 
 // wsTransport reads through gorilla/websocket (which enforces the read limit)
-// and writes server frames itself: unmasked binary frames appended to the
+// and frames server messages itself: unmasked binary frames appended to the
 // batch buffer, so a batch is one Write like on TCP. Pings are answered by
-// the session (see onPing) through its write loop, not by gorilla: gorilla's
+// the session (see onPing) through its outbox, not by gorilla: gorilla's
 // pong is a concurrent Write that also moves the connection's write deadline
-// under the write loop. Gorilla still answers a client's close frame itself;
-// that is a whole Write on the same net.Conn, which Go serialises (it never
+// under a batch. Gorilla still answers a client's close frame itself; that is
+// a whole Write on the same net.Conn, which Go serialises (it never
 // interleaves with a batch), and the session ends right after it anyway.
 type wsTransport struct {
 	c   *websocket.Conn
-	buf []byte
+	buf *buffer
 	max int
 }
 
@@ -98,6 +238,8 @@ func newWSTransport(c *websocket.Conn, maxFrame int) *wsTransport {
 }
 
 func (t *wsTransport) readFrame() ([]byte, error) {
+	putBuf(t.buf)
+	t.buf = nil
 	typ, r, err := t.c.NextReader()
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
@@ -108,15 +250,19 @@ func (t *wsTransport) readFrame() ([]byte, error) {
 	if typ != websocket.BinaryMessage {
 		return nil, errTextMessage
 	}
-	buf := t.buf[:0]
+	t.buf = getBuf(chunkSize)
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		b := t.buf.b
+		if len(b) == cap(b) {
+			nb := getBuf(2 * cap(b))
+			nb.b = append(nb.b, b...)
+			putBuf(t.buf)
+			t.buf, b = nb, nb.b
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := r.Read(b[len(b):cap(b)])
+		t.buf.b = b[:len(b)+n]
 		if errors.Is(err, io.EOF) {
-			break
+			return t.buf.b, nil
 		}
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
@@ -125,8 +271,6 @@ func (t *wsTransport) readFrame() ([]byte, error) {
 			return nil, err
 		}
 	}
-	t.buf = buf
-	return buf, nil
 }
 
 // WebSocket opcodes (RFC 6455 §5.2).
@@ -148,19 +292,16 @@ func appendWSHeader(dst []byte, opcode byte, n int) []byte {
 	}
 }
 
-func (t *wsTransport) appendFrame(dst []byte, env *gamev1.Envelope, size int) ([]byte, error) {
-	start := len(dst)
-	dst, err := appendEnvelope(appendWSHeader(dst, wsOpBinary, size), env, size)
-	if err != nil {
-		return dst[:start], err
-	}
-	return dst, nil
+func (t *wsTransport) hasFrame() bool { return false }
+
+func (t *wsTransport) appendHeader(dst []byte, n int) []byte {
+	return appendWSHeader(dst, wsOpBinary, n)
 }
 
-// wsPong returns a pong frame carrying data (at most 125 bytes, as gorilla
+// wsPong appends a pong frame carrying data (at most 125 bytes, as gorilla
 // guarantees for a ping's payload).
-func wsPong(data string) []byte {
-	return append(appendWSHeader(make([]byte, 0, 2+len(data)), wsOpPong, len(data)), data...)
+func wsPong(dst []byte, data string) []byte {
+	return append(appendWSHeader(dst, wsOpPong, len(data)), data...)
 }
 
 // appendGoodbye appends a close frame with status 1000 (normal closure).
@@ -170,3 +311,8 @@ func (t *wsTransport) appendGoodbye(dst []byte) []byte {
 }
 
 func (t *wsTransport) raw() net.Conn { return t.c.NetConn() }
+
+func (t *wsTransport) release() {
+	putBuf(t.buf)
+	t.buf = nil
+}

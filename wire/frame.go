@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"google.golang.org/protobuf/proto"
+	"unicode/utf8"
 
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -80,25 +79,26 @@ func (fr *Reader) Read() (*gamev1.Envelope, error) {
 	return Decode(b)
 }
 
-// Decode unmarshals an Envelope from b, wrapping failures in ErrMalformed.
+// Decode unmarshals an Envelope from b (see DecodeInto), wrapping failures
+// in ErrMalformed.
 func Decode(b []byte) (*gamev1.Envelope, error) {
 	env := new(gamev1.Envelope)
-	if err := proto.Unmarshal(b, env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if err := DecodeInto(b, env, nil); err != nil {
+		return nil, err
 	}
 	return env, nil
 }
 
-// Append appends env as one length-prefixed frame to dst and returns the result.
+// Append appends env as one length-prefixed frame to dst and returns the
+// result. It fails only for Route or Error strings that are not valid UTF-8
+// (which no decoder would accept).
 func Append(dst []byte, env *gamev1.Envelope) ([]byte, error) {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0)
-	dst, err := proto.MarshalOptions{}.MarshalAppend(dst, env)
-	if err != nil {
-		return dst[:start], fmt.Errorf("wire: encoding frame: %w", err)
+	if !utf8.ValidString(env.Route) || !utf8.ValidString(env.Error) {
+		return dst, fmt.Errorf("wire: encoding frame: %w", errInvalidUTF8)
 	}
-	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-HeaderLen))
-	return dst, nil
+	n := EnvelopeSize(env)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	return AppendEnvelope(dst, env), nil
 }
 
 // Write writes env as one length-prefixed frame to w in one Write call.

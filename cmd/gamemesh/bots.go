@@ -31,12 +31,22 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	moves := fs.Float64("moves", 5, "realtime actions (move, cast, pickup) per player per second")
 	dungeonEvery := fs.Duration("dungeon-every", time.Minute, "mean interval between dungeon entries of a player (negative: never)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	var sf scaleFlags
+	fs.StringVar(&sf.scenario, "scenario", "play", "play (the game), or a scale run: hold, storm, resume (--addr and --http then take comma lists, one per gate)")
+	fs.StringVar(&sf.sourceIPs, "source-ips", "", "scale runs: local addresses to connect from, a.b.c.x-a.b.c.y or a comma list (e.g. 127.0.0.2-127.0.0.201)")
+	fs.DurationVar(&sf.window, "window", 10*time.Second, "storm: how long the connects are spread over")
+	fs.StringVar(&sf.metrics, "metrics", "", "hold: the gates' /metrics URLs (comma list), to report their memory per connection")
+	fs.IntVar(&sf.procs, "procs", 1, "scale runs: split the bots over this many processes (one may open at most 20 000 files)")
+	fs.StringVar(&sf.shard, "shard", "", "internal: run shard i/n of the bots and report raw samples")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, *level)
 	if err != nil {
 		return err
+	}
+	if sf.scenario != "play" {
+		return runScale(ctx, sf, *n, *d, *addr, *httpBase, *prefix, args, stdout, stderr, log)
 	}
 	if *idipToken == "" {
 		*idipToken = os.Getenv(idip.TokenEnv)

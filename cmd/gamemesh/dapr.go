@@ -70,6 +70,7 @@ func runGate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	maxOnline := fs.Int("max-online", gate.DefaultMaxOnline, "players admitted at once; more wait in the login queue")
 	queueCap := fs.Int("queue-cap", gate.DefaultQueueCap, "logins that may wait in the queue; more get SERVER_FULL")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	scale := addGateScaleFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -81,8 +82,12 @@ func runGate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	gcfg := gate.Config{ID: *id, TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap}
+	if err := scale.apply(&gcfg); err != nil {
+		return err
+	}
 	g, err := system.NewDaprGate(ctx, system.DaprGateConfig{
-		Gate:    gate.Config{ID: *id, TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap},
+		Gate:    gcfg,
 		AppAddr: *appAddr, Routes: r,
 		RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword),
 	}, log)

@@ -27,6 +27,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	watch := fs.Bool("watch-scripts", false, "development: publish edited Lua modules as new generations when their files change")
 	idipAddr := fs.String("idip", system.DefaultIDIPAddr, "listen address of the operators' IDIP API (\"\" disables); its token is generated into the data dir")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	scale := addGateScaleFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,10 +39,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	gcfg := gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap, CallDeadline: *deadline}
+	if err := scale.apply(&gcfg); err != nil {
+		return err
+	}
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
 		DataDir: abs,
-		Gate: gate.Config{TCPAddr: *tcpAddr, WSAddr: *httpAddr, MaxOnline: *maxOnline, QueueCap: *queueCap,
-			CallDeadline: *deadline},
+		Gate:     gcfg,
 		Lua:      system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
 		IDIPAddr: *idipAddr,
 	}, log)

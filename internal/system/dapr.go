@@ -28,7 +28,7 @@ import (
 // Names of the Dapr components (components/) and the secret gamemesh uses.
 const (
 	StateStore       = "statestore"  // keys owned by one app (app-id prefix)
-	SharedStateStore = "sharedstate" // keys every app sees: single-use tickets, the online directory
+	SharedStateStore = "sharedstate" // keys every app sees: single-use tickets, Lua bundles
 	PubSub           = "pubsub"
 	ConfigStore      = "configstore"
 	SecretStore      = "secretstore"
@@ -38,7 +38,6 @@ const (
 // Prefixes of the keys in SharedStateStore.
 const (
 	ticketUsedPrefix = "ticket:"
-	onlinePrefix     = "online:"
 )
 
 // DaprFunctionsConfig configures a process serving function apps as one Dapr app.
@@ -125,7 +124,7 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 	// Apps served here call each other in process; the others through the sidecar.
 	inv := localFirst{reg: f.reg, local: embedded.NewInvoker(f.reg, log.With("part", "invoker")),
 		remote: dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes})}
-	dir := directory.Shared{Store: dapr.NewStore(c, SharedStateStore), Prefix: onlinePrefix}
+	dir := redisdir.NewOnline(rc, redisdir.OnlineOptions{}) // read only here: the gates register and refresh
 	ports := appPorts{store: store, invoker: inv, pub: pub, pusher: directory.Pusher{Locator: dir, Publisher: pub},
 		features: f.flags, welcome: cfg.WelcomeGift, log: log, jobs: &f.jobs}
 	if slices.Contains(cfg.Only, "login") {
@@ -247,6 +246,7 @@ type DaprGate struct {
 	stopWatch func()
 	redis     *redis.Client
 	roster    *redisdir.Roster
+	online    *redisdir.Online
 	announce  *directory.Announcer
 	log       *slog.Logger
 }
@@ -262,7 +262,8 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		_ = rc.Close()
 		return nil, err
 	}
-	g = &DaprGate{client: c, redis: rc, roster: redisRoster(rc), log: log}
+	g = &DaprGate{client: c, redis: rc, roster: redisRoster(rc), log: log,
+		online: redisdir.NewOnline(rc, redisdir.OnlineOptions{Logger: log.With("part", "directory")})}
 	defer func() {
 		if err != nil {
 			if g.app != nil {
@@ -298,7 +299,7 @@ func NewDaprGate(ctx context.Context, cfg DaprGateConfig, log *slog.Logger) (g *
 		Invoker:    dapr.NewInvoker(c, dapr.InvokerOptions{AppIDs: cfg.Routes}),
 		Tickets:    verifier,
 		Used:       directory.Once{Store: shared, Prefix: ticketUsedPrefix},
-		Directory:  directory.Shared{Store: shared, Prefix: onlinePrefix},
+		Directory:  g.online, // go-redis, refreshed while this gate runs: shared by every gate
 		Subscriber: g.app,
 		Publisher:  dapr.NewPublisher(c, PubSub), // kicks to the gate holding an older session
 		Features:   g.flags,
@@ -334,6 +335,9 @@ func (g *DaprGate) Start(ctx context.Context) error {
 	if err := g.flags.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
+	if err := g.online.Start(ctx); err != nil {
+		return fmt.Errorf("system: %w", err)
+	}
 	if err := g.gate.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
@@ -351,6 +355,7 @@ func (g *DaprGate) Start(ctx context.Context) error {
 func (g *DaprGate) Stop(ctx context.Context) error {
 	leaveRoster(ctx, g.announce, g.log)
 	err := errors.Join(g.gate.Stop(ctx), g.app.Stop(ctx))
+	err = errors.Join(err, g.online.Stop(ctx)) // after the gate: its sessions unregistered themselves
 	g.stopWatch()
 	err = errors.Join(err, g.flags.Stop(ctx))
 	g.config.Close()

@@ -24,6 +24,9 @@ func newFlags(src gamemesh.ConfigSource, gc gate.Config, log *slog.Logger, reg p
 	if gc.QueueCap > 0 {
 		defaults["gate.queue_cap"] = strconv.Itoa(gc.QueueCap)
 	}
+	if gc.AdmissionRate > 0 {
+		defaults["gate.admission_rate"] = strconv.FormatFloat(gc.AdmissionRate, 'g', -1, 64)
+	}
 	f, err := feature.New(feature.Config{Defaults: defaults},
 		feature.Deps{Source: src, Logger: log.With("part", "feature"), Metrics: reg})
 	if err != nil {

@@ -40,6 +40,9 @@ const (
 	Kind_KIND_QUEUE Kind = 6
 	// KICK: gate → client, the session is being closed; code and error say why.
 	Kind_KIND_KICK Kind = 7
+	// LOGOUT: client → gate, the player leaves: the session ends at once (no
+	// resume grace), and the gate closes the connection.
+	Kind_KIND_LOGOUT Kind = 8
 )
 
 // Enum value maps for Kind.
@@ -53,6 +56,7 @@ var (
 		5: "KIND_HEARTBEAT",
 		6: "KIND_QUEUE",
 		7: "KIND_KICK",
+		8: "KIND_LOGOUT",
 	}
 	Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
@@ -63,6 +67,7 @@ var (
 		"KIND_HEARTBEAT":   5,
 		"KIND_QUEUE":       6,
 		"KIND_KICK":        7,
+		"KIND_LOGOUT":      8,
 	}
 )
 
@@ -109,8 +114,15 @@ type Envelope struct {
 	// body is the route's request or response message, marshalled.
 	Body []byte `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
 	// code is OK on success; anything else is an error and error says what in words.
-	Code          ErrorCode `protobuf:"varint,6,opt,name=code,proto3,enum=game.v1.ErrorCode" json:"code,omitempty"`
-	Error         string    `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Code  ErrorCode `protobuf:"varint,6,opt,name=code,proto3,enum=game.v1.ErrorCode" json:"code,omitempty"`
+	Error string    `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// ack is, on frames from the client of a resumable session, the highest
+	// seq it has received from the gate: the gate then drops those frames from
+	// its replay buffer. 0 acknowledges nothing.
+	Ack uint64 `protobuf:"varint,8,opt,name=ack,proto3" json:"ack,omitempty"`
+	// compressed says that body is compressed with the algorithm negotiated at
+	// login (LoginResponse.compression). Never set unless one was negotiated.
+	Compressed    bool `protobuf:"varint,9,opt,name=compressed,proto3" json:"compressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,11 +206,39 @@ func (x *Envelope) GetError() string {
 	return ""
 }
 
+func (x *Envelope) GetAck() uint64 {
+	if x != nil {
+		return x.Ack
+	}
+	return 0
+}
+
+func (x *Envelope) GetCompressed() bool {
+	if x != nil {
+		return x.Compressed
+	}
+	return false
+}
+
 // LoginRequest is the body of the first frame.
 type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ticket is the signed, short-lived, single-use ticket from login.guest.
-	Ticket        string `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// Empty when resume_token is set.
+	Ticket string `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// resumable asks for a session that survives a dropped connection for the
+	// gate's grace period (LoginResponse.resume_grace_ms): the gate then keeps
+	// the frames the client has not acknowledged (Envelope.ack) and answers a
+	// repeated request from them instead of running it again.
+	Resumable bool `protobuf:"varint,2,opt,name=resumable,proto3" json:"resumable,omitempty"`
+	// resume_token, instead of a ticket, resumes a detached session on the gate
+	// that issued it; last_seq is the highest gate seq the client received.
+	// The gate replays every frame after last_seq, in order, then goes on.
+	ResumeToken string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	LastSeq     uint64 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// compression lists the body compressions the client accepts, preferred
+	// first ("deflate": raw DEFLATE, RFC 1951).
+	Compression   []string `protobuf:"bytes,5,rep,name=compression,proto3" json:"compression,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -240,6 +280,34 @@ func (x *LoginRequest) GetTicket() string {
 	return ""
 }
 
+func (x *LoginRequest) GetResumable() bool {
+	if x != nil {
+		return x.Resumable
+	}
+	return false
+}
+
+func (x *LoginRequest) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *LoginRequest) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *LoginRequest) GetCompression() []string {
+	if x != nil {
+		return x.Compression
+	}
+	return nil
+}
+
 // LoginResponse answers a successful login.
 type LoginResponse struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -248,9 +316,22 @@ type LoginResponse struct {
 	// heartbeat_interval_ms is how often the client should send a HEARTBEAT.
 	HeartbeatIntervalMs int64 `protobuf:"varint,3,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// server_time_ms is the gate's clock, milliseconds since the Unix epoch.
-	ServerTimeMs  int64 `protobuf:"varint,4,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ServerTimeMs int64 `protobuf:"varint,4,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
+	// resume_token resumes this session after a dropped connection (resumable
+	// sessions only); each resume returns a new one and the old one stops working.
+	ResumeToken string `protobuf:"bytes,5,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	// resume_grace_ms is how long the gate keeps a detached session.
+	ResumeGraceMs int64 `protobuf:"varint,6,opt,name=resume_grace_ms,json=resumeGraceMs,proto3" json:"resume_grace_ms,omitempty"`
+	// resumed is true when this answers a resume_token: frames the client
+	// missed follow, with their original seq.
+	Resumed bool `protobuf:"varint,7,opt,name=resumed,proto3" json:"resumed,omitempty"`
+	// compression is the algorithm chosen among LoginRequest.compression ("" :
+	// none). Bodies at least compress_min_bytes long may then be compressed,
+	// in both directions, flagged by Envelope.compressed.
+	Compression      string `protobuf:"bytes,8,opt,name=compression,proto3" json:"compression,omitempty"`
+	CompressMinBytes int64  `protobuf:"varint,9,opt,name=compress_min_bytes,json=compressMinBytes,proto3" json:"compress_min_bytes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LoginResponse) Reset() {
@@ -307,6 +388,41 @@ func (x *LoginResponse) GetHeartbeatIntervalMs() int64 {
 func (x *LoginResponse) GetServerTimeMs() int64 {
 	if x != nil {
 		return x.ServerTimeMs
+	}
+	return 0
+}
+
+func (x *LoginResponse) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+func (x *LoginResponse) GetResumeGraceMs() int64 {
+	if x != nil {
+		return x.ResumeGraceMs
+	}
+	return 0
+}
+
+func (x *LoginResponse) GetResumed() bool {
+	if x != nil {
+		return x.Resumed
+	}
+	return false
+}
+
+func (x *LoginResponse) GetCompression() string {
+	if x != nil {
+		return x.Compression
+	}
+	return ""
+}
+
+func (x *LoginResponse) GetCompressMinBytes() int64 {
+	if x != nil {
+		return x.CompressMinBytes
 	}
 	return 0
 }
@@ -429,7 +545,7 @@ var File_game_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_game_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x16game/v1/envelope.proto\x12\agame.v1\x1a\x14game/v1/errors.proto\"\xc2\x01\n" +
+	"\x16game/v1/envelope.proto\x12\agame.v1\x1a\x14game/v1/errors.proto\"\xf4\x01\n" +
 	"\bEnvelope\x12!\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\r.game.v1.KindR\x04kind\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x19\n" +
@@ -437,22 +553,35 @@ const file_game_v1_envelope_proto_rawDesc = "" +
 	"\x05route\x18\x04 \x01(\tR\x05route\x12\x12\n" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12&\n" +
 	"\x04code\x18\x06 \x01(\x0e2\x12.game.v1.ErrorCodeR\x04code\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\"&\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x10\n" +
+	"\x03ack\x18\b \x01(\x04R\x03ack\x12\x1e\n" +
+	"\n" +
+	"compressed\x18\t \x01(\bR\n" +
+	"compressed\"\xa4\x01\n" +
 	"\fLoginRequest\x12\x16\n" +
-	"\x06ticket\x18\x01 \x01(\tR\x06ticket\"\xa5\x01\n" +
+	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x12\x1c\n" +
+	"\tresumable\x18\x02 \x01(\bR\tresumable\x12!\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\x12\x19\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12 \n" +
+	"\vcompression\x18\x05 \x03(\tR\vcompression\"\xda\x02\n" +
 	"\rLoginResponse\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x03 \x01(\x03R\x13heartbeatIntervalMs\x12$\n" +
-	"\x0eserver_time_ms\x18\x04 \x01(\x03R\fserverTimeMs\"A\n" +
+	"\x0eserver_time_ms\x18\x04 \x01(\x03R\fserverTimeMs\x12!\n" +
+	"\fresume_token\x18\x05 \x01(\tR\vresumeToken\x12&\n" +
+	"\x0fresume_grace_ms\x18\x06 \x01(\x03R\rresumeGraceMs\x12\x18\n" +
+	"\aresumed\x18\a \x01(\bR\aresumed\x12 \n" +
+	"\vcompression\x18\b \x01(\tR\vcompression\x12,\n" +
+	"\x12compress_min_bytes\x18\t \x01(\x03R\x10compressMinBytes\"A\n" +
 	"\vQueueStatus\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\x03R\x06length\"U\n" +
 	"\fPushEnvelope\x12\x1b\n" +
 	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12\x14\n" +
 	"\x05route\x18\x02 \x01(\tR\x05route\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body*\x93\x01\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body*\xa4\x01\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -463,7 +592,8 @@ const file_game_v1_envelope_proto_rawDesc = "" +
 	"\x0eKIND_HEARTBEAT\x10\x05\x12\x0e\n" +
 	"\n" +
 	"KIND_QUEUE\x10\x06\x12\r\n" +
-	"\tKIND_KICK\x10\aB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\tKIND_KICK\x10\a\x12\x0f\n" +
+	"\vKIND_LOGOUT\x10\bB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_envelope_proto_rawDescOnce sync.Once

@@ -85,6 +85,10 @@ const (
 	ErrorCode_ERROR_CODE_SHUTTING_DOWN ErrorCode = 27
 	// MUTED: the player is muted by an operator and may not speak to others (mail, guild notice, chat) until it ends.
 	ErrorCode_ERROR_CODE_MUTED ErrorCode = 28
+	// RESUME_FAILED: the session named by a resume token cannot be resumed here
+	// (unknown, forged, already resumed, past its grace period, or the frames
+	// the client missed are no longer kept): log in again with a ticket.
+	ErrorCode_ERROR_CODE_RESUME_FAILED ErrorCode = 29
 )
 
 // Enum value maps for ErrorCode.
@@ -119,6 +123,7 @@ var (
 		26: "ERROR_CODE_SLOW_CONSUMER",
 		27: "ERROR_CODE_SHUTTING_DOWN",
 		28: "ERROR_CODE_MUTED",
+		29: "ERROR_CODE_RESUME_FAILED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_OK":                0,
@@ -150,6 +155,7 @@ var (
 		"ERROR_CODE_SLOW_CONSUMER":     26,
 		"ERROR_CODE_SHUTTING_DOWN":     27,
 		"ERROR_CODE_MUTED":             28,
+		"ERROR_CODE_RESUME_FAILED":     29,
 	}
 )
 
@@ -184,7 +190,7 @@ var File_game_v1_errors_proto protoreflect.FileDescriptor
 
 const file_game_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x14game/v1/errors.proto\x12\agame.v1*\xba\x06\n" +
+	"\x14game/v1/errors.proto\x12\agame.v1*\xd8\x06\n" +
 	"\tErrorCode\x12\x11\n" +
 	"\rERROR_CODE_OK\x10\x00\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\x01\x12\x1a\n" +
@@ -215,7 +221,8 @@ const file_game_v1_errors_proto_rawDesc = "" +
 	"\x12ERROR_CODE_TIMEOUT\x10\x19\x12\x1c\n" +
 	"\x18ERROR_CODE_SLOW_CONSUMER\x10\x1a\x12\x1c\n" +
 	"\x18ERROR_CODE_SHUTTING_DOWN\x10\x1b\x12\x14\n" +
-	"\x10ERROR_CODE_MUTED\x10\x1cB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
+	"\x10ERROR_CODE_MUTED\x10\x1c\x12\x1c\n" +
+	"\x18ERROR_CODE_RESUME_FAILED\x10\x1dB3Z1github.com/gamemesh/gamemesh/proto/game/v1;gamev1b\x06proto3"
 
 var (
 	file_game_v1_errors_proto_rawDescOnce sync.Once

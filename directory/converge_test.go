@@ -10,7 +10,7 @@ func TestLagging(t *testing.T) {
 		{ID: "a", Info: map[string]string{InfoConfigPrefix + "feature.guild": "7"}},
 		{ID: "b", Info: map[string]string{InfoConfigPrefix + "feature.guild": "6"}},
 		{ID: "c", Info: map[string]string{InfoConfigPrefix + "feature.guild": "10"}}, // newer, numerically
-		{ID: "d", Info: map[string]string{}},                                        // never applied it
+		{ID: "d", Info: map[string]string{}},                                         // never applied it
 		{ID: "e", Info: map[string]string{InfoConfigPrefix + "feature.guild": "x"}},
 	}
 	ids := func(ms []Member) []string {

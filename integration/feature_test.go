@@ -218,4 +218,3 @@ func TestFeatureSwitchConvergesThroughFaults(t *testing.T) {
 		}
 	}
 }
-

@@ -44,7 +44,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	node, err := system.NewEmbedded(system.EmbeddedConfig{
-		DataDir: abs,
+		DataDir:  abs,
 		Gate:     gcfg,
 		Lua:      system.LuaConfig{ScriptsDir: *scripts, Watch: *watch},
 		IDIPAddr: *idipAddr,

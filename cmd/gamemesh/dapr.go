@@ -22,6 +22,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	routes := fs.String("routes", "", "app=daprAppID,... for calls to functions served elsewhere (default: all on app id \"functions\")")
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
 	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>)")
+	adminAddr := fs.String("admin", "127.0.0.1:7180", "admin listen address: GET /healthz, /readyz, /metrics (\"\" disables)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -41,7 +42,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts,
-		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword)}, log)
+		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), AdminAddr: *adminAddr}, log)
 	if err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		_ = f.Stop(context.Background())
 		return err
 	}
-	log.Info("gamemesh fn: serving", "apps", apps, "app_channel", f.Addr())
+	log.Info("gamemesh fn: serving", "apps", apps, "app_channel", f.Addr(), "admin", f.AdminAddr())
 	<-ctx.Done()
 	return stopWithin(f.Stop, 10*time.Second)
 }

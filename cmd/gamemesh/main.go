@@ -4,6 +4,7 @@
 //	gamemesh bots    simulated players against a running backend
 //	gamemesh fn      function apps as a Dapr app (Dapr mode)
 //	gamemesh gate    a gate calling functions through Dapr (Dapr mode)
+//	gamemesh probe   exit 0 when health URLs answer 2xx (container health checks)
 //
 // Run "gamemesh help" for the list and "gamemesh CMD -h" for a command's flags.
 package main
@@ -34,6 +35,7 @@ func commands() []command {
 		{"fn", "serve function apps (login, mail, player, guild, achievement) as one Dapr app behind its sidecar", runFn},
 		{"gate", "run a gate whose function calls go through its Dapr sidecar", runGate},
 		{"ctl", "switch features on/off and change live settings (embedded data dir or Redis)", runCtl},
+		{"probe", "check that URLs answer 2xx (container health checks)", runProbe},
 	}
 }
 

@@ -1,21 +1,24 @@
 # The README's two commands are `go run ./cmd/gamemesh up` and `make test`.
 # `make test` is what CI runs (.ci/run): formatting and vet, provisioning (Redis
 # from apt, daprd built from the Go module proxy and cached), unit tests with
-# the race detector, and the integration tests against a real Redis and real
-# daprd sidecars. Under CI=true a missing tool fails the tests that need it
-# instead of skipping them. `go test ./...` alone needs nothing installed.
+# the race detector, the integration tests against a real Redis and real
+# daprd sidecars, and the end-to-end test of docker-compose.yml (stand-in
+# images built here, the stack up, driven, part of it killed, brought down; it
+# takes the integration lock itself). Under CI=true a missing tool fails the
+# tests that need it instead of skipping them. `go test ./...` alone needs nothing installed.
 
 GO ?= go
 
-.PHONY: test vet unit provision integration
+.PHONY: test vet unit provision integration e2e
 
-test: vet provision unit integration
+test: vet provision unit integration e2e
 
 vet:
 	@dirs="$$($(GO) list -f '{{.Dir}}' ./...)"; [ -n "$$dirs" ] || { echo "no Go packages found"; exit 1; }; \
 	unformatted="$$(gofmt -l $$dirs)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
+	$(GO) vet -tags e2e ./integration/e2e/
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -25,3 +28,6 @@ provision:
 
 integration: provision
 	$(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
+
+e2e: provision
+	$(GO) test -count=1 -timeout 20m -tags e2e ./integration/e2e/

@@ -22,6 +22,7 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpBase := fs.String("http", "http://127.0.0.1:7101", "gate HTTP base for the guest login")
 	every := fs.Duration("mail-every", 2*time.Second, "how often each player sends a mail")
 	prefix := fs.String("prefix", "", "device id prefix (default: random per run, so every run makes new players)")
+	stagger := fs.Duration("stagger", 0, "spread of the first logins: player i starts at i×stagger/n (default 10 ms per player, at most 2 s)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -30,7 +31,7 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix}, log)
+	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix, Stagger: *stagger}, log)
 	if err != nil {
 		return err
 	}

@@ -220,6 +220,30 @@ func (s *stack) stackServices() []string {
 	return names
 }
 
+// servingService returns the service that serves function app fn (its fn
+// command's --only names it) and the service of its sidecar.
+func (s *stack) servingService(t *testing.T, fn string) (app, sidecar string) {
+	t.Helper()
+	for _, name := range sortedKeys(s.config.Services) {
+		svc := s.config.Services[name]
+		if len(svc.Command) == 0 || svc.Command[0] != "fn" {
+			continue
+		}
+		if only, _ := svc.flag("--only"); slices.Contains(strings.Split(only, ","), fn) {
+			app = name
+		}
+	}
+	for _, name := range sortedKeys(s.config.Services) {
+		if svc := s.config.Services[name]; svc.isDaprd() {
+			if a, _ := svc.flag("--app-channel-address"); a == app && app != "" {
+				return app, name
+			}
+		}
+	}
+	t.Fatalf("no service (with a sidecar) serves function app %s", fn)
+	return "", ""
+}
+
 // container is what the test reads of one container.
 type container struct {
 	ID, Service, Status, Health string

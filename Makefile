@@ -8,6 +8,9 @@
 # tests that need it instead of skipping them. `go test ./...` alone needs nothing installed.
 
 GO ?= go
+# Tests that start daprd hold this lock while they run: sidecars find each other by mDNS on the whole host, so two
+# runs at once would talk to each other. The e2e test takes it by itself; do not run make under flock(1) as well.
+LOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/gamemesh-integration.lock)
 
 .PHONY: test vet unit provision integration e2e
 
@@ -27,7 +30,7 @@ provision:
 	./deploy/provision.sh
 
 integration: provision
-	$(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
+	$(LOCK) $(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
 
 e2e: provision
 	$(GO) test -count=1 -timeout 20m -tags e2e ./integration/e2e/

@@ -58,7 +58,7 @@ func TestComposeStack(t *testing.T) {
 func stepBots(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	stdout, stderr, err := s.composeSplit(ctx, "run", "--rm", "-T", "bots", "-n", "30", "-d", "20s", "--stagger", "5s")
+	stdout, stderr, err := s.composeSplit(ctx, "run", "--rm", "-T", "bots", "-n", "20", "-d", "20s", "--stagger", "5s")
 	line := lastJSONLine(stdout)
 	if err != nil {
 		t.Fatalf("compose run bots: %v\nreport: %s\nstderr: %s", err, line, stderr)
@@ -76,8 +76,8 @@ func stepBots(t *testing.T, s *stack) {
 		t.Fatalf("bots printed no JSON report: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
 	t.Logf("bots: %s", line)
-	if rep.Players != 30 || rep.LoginsOK != 30 || rep.Errors != 0 {
-		t.Fatalf("want 30 players, 30 logins and 0 errors: %s", line)
+	if rep.Players != 20 || rep.LoginsOK != 20 || rep.Errors != 0 {
+		t.Fatalf("want 20 players, 20 logins and 0 errors: %s", line)
 	}
 	// Every function app answered through its own sidecar.
 	for _, route := range []string{"mail.send", "mail.list", "mail.claim", "player.get", "guild.info", "achievement.list"} {

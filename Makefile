@@ -33,4 +33,4 @@ integration: provision
 	$(LOCK) $(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
 
 e2e: provision
-	$(GO) test -count=1 -timeout 20m -tags e2e ./integration/e2e/
+	$(GO) test -count=1 -timeout 20m -v -tags e2e -run TestComposeStack ./integration/e2e/

@@ -14,10 +14,11 @@
 //   - With the e2e tag, e2e_test.go builds the stand-in images
 //     (deploy/docker/standin.sh: this machine has no registry), runs the stack
 //     under a project name of its own, waits until every service is healthy,
-//     drives it (bots, a feature switched off and on, the mail function
-//     killed and restarted) and brings it down, checking that nothing is left.
+//     drives it (bots, a feature switched off and seen applied by every
+//     process in the roster, the container serving mail killed and
+//     restarted) and brings it down, checking that nothing is left.
 //
-//     make e2e        # or: go test -count=1 -tags e2e -timeout 20m ./integration/e2e/
+//     make e2e        # or: go test -count=1 -v -tags e2e -run TestComposeStack ./integration/e2e/
 //
 // The e2e test takes the integration lock (/tmp/gamemesh-integration.lock)
 // itself for as long as the stack runs, so it never shares the machine with
@@ -29,9 +30,17 @@
 //
 // Adding a service or a step: a new service in docker-compose.yml is waited
 // for by the test without change (every service outside a profile must
-// become healthy, or running when it has no health check). A step is a
-// function of the running stack added to the steps list in e2e_test.go; the
-// stack gives it the published gate addresses, a logged-in player, the
-// Redis of the stack (published on a loopback port by
-// testdata/compose.e2e.yml) and `compose exec` / `compose run`.
+// become healthy, or running when it has no health check), and a new
+// gamemesh process (its --id) joins the processes waitRoster expects. A step
+// is a function of the running stack added to the steps list in
+// e2e_test.go; the stack gives it the published gate addresses (TCP, HTTP),
+// a logged-in player (player), the Redis of the stack (Redis, published on a
+// loopback port by testdata/compose.e2e.yml: redisconfig writes switches
+// there), `compose exec` / `compose run` (composeOut, composeSplit), the
+// containers' state (containers, waitService), the service serving a
+// function (servingService) and waitRoster, which waits until every process
+// reports something in the roster: a configuration version today, a Lua
+// generation ("lua:<module>" = "<generation>:<hash>") for a script push. A
+// port published for a new service (IDIP) gets a variable in
+// docker-compose.yml, set to a free port by startStack like the gate's.
 package e2e

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/directory"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/redisconfig"
 )
@@ -114,7 +115,8 @@ func stepFeatureSwitch(t *testing.T, s *stack) {
 	}
 	defer cs.Close()
 	wrote := time.Now()
-	if _, err := cs.Set(ctx, "feature.guild", "off"); err != nil {
+	version, err := cs.Set(ctx, "feature.guild", "off")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var last error
@@ -125,6 +127,12 @@ func stepFeatureSwitch(t *testing.T, s *stack) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("guild off → refused at the gate in %v", time.Since(wrote).Round(time.Millisecond))
+	// Every process of the stack applied it (each reports the versions it
+	// applied in the roster).
+	took := s.waitRoster(t, switchWithin, func(m directory.Member) bool {
+		return m.Info[directory.InfoConfigPrefix+"feature.guild"] == version
+	})
+	t.Logf("guild off (version %s) applied by every process %v after the refusal: %v", version, took.Round(time.Millisecond), s.processIDs())
 	if err := call("mail.list", &gamev1.ListMailRequest{}, new(gamev1.ListMailResponse)); err != nil {
 		t.Fatalf("mail.list with guild off: %v (other systems must keep working)", err)
 	}

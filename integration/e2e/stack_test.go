@@ -21,7 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
 	"github.com/gamemesh/gamemesh/client"
+	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/directory/redisdir"
 )
 
 const (
@@ -242,6 +247,58 @@ func (s *stack) servingService(t *testing.T, fn string) (app, sidecar string) {
 	}
 	t.Fatalf("no service (with a sidecar) serves function app %s", fn)
 	return "", ""
+}
+
+// processIDs are the roster ids of the stack's gamemesh processes (their
+// --id flags), sorted.
+func (s *stack) processIDs() []string {
+	var ids []string
+	for _, name := range s.stackServices() {
+		if svc := s.config.Services[name]; svc.isGamemesh() {
+			if id, _ := svc.flag("--id"); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// waitRoster waits until every process of the stack is in the roster (in
+// the stack's Redis) and ok holds for each; it returns how long that took.
+// Steps use it to wait for the whole cluster to converge (a configuration
+// version, a Lua generation).
+func (s *stack) waitRoster(t *testing.T, timeout time.Duration, ok func(directory.Member) bool) time.Duration {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Redis, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	defer c.Close()
+	roster := redisdir.NewRoster(c, "", 0)
+	began := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		members, err := roster.Members(ctx, "")
+		cancel()
+		var missing []string
+		if err == nil {
+			byID := map[string]directory.Member{}
+			for _, m := range members {
+				byID[m.ID] = m
+			}
+			for _, id := range s.processIDs() {
+				if m, in := byID[id]; !in || !ok(m) {
+					missing = append(missing, id)
+				}
+			}
+		}
+		if err == nil && len(missing) == 0 {
+			return time.Since(began)
+		}
+		if time.Since(began) > timeout {
+			t.Fatalf("roster after %v: %v (error %v); processes not there yet: %v", timeout, members, err, missing)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // container is what the test reads of one container.

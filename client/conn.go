@@ -60,11 +60,14 @@ func newConn(t transport, opts Options, lr *gamev1.LoginResponse) *Conn {
 		done:      make(chan struct{}),
 	}
 	c.log = opts.Logger.With("player", c.playerID, "session", c.sessionID)
+	if opts.OnPush != nil {
+		// Before the read loop starts: it reads c.pushes for every push.
+		c.pushes = make(chan push, opts.PushBuffer)
+	}
 	c.wg.Add(2)
 	go c.readLoop()
 	go c.writeLoop()
-	if opts.OnPush != nil {
-		c.pushes = make(chan push, opts.PushBuffer)
+	if c.pushes != nil {
 		c.wg.Add(1)
 		go c.pushLoop()
 	}

@@ -1,21 +1,28 @@
 # The README's two commands are `go run ./cmd/gamemesh up` and `make test`.
 # `make test` is what CI runs (.ci/run): formatting and vet, provisioning (Redis
 # from apt, daprd built from the Go module proxy and cached), unit tests with
-# the race detector, a few seconds of fuzzing per decoder (see fuzz), and the
-# integration tests against a real Redis and real daprd sidecars. Under CI=true a missing tool fails the tests that need it
-# instead of skipping them. `go test ./...` alone needs nothing installed.
+# the race detector, a few seconds of fuzzing per decoder (see fuzz), the
+# integration tests against a real Redis and real daprd sidecars, and the
+# end-to-end test of docker-compose.yml (stand-in images built here, the stack
+# up, driven, part of it killed, brought down; it takes the integration lock
+# itself). Under CI=true a missing tool fails the tests that need it instead of
+# skipping them. `go test ./...` alone needs nothing installed.
 
 GO ?= go
+# Tests that start daprd hold this lock while they run: sidecars find each other by mDNS on the whole host, so two
+# runs at once would talk to each other. The e2e test takes it by itself; do not run make under flock(1) as well.
+LOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/gamemesh-integration.lock)
 
-.PHONY: test vet unit fuzz provision integration
+.PHONY: test vet unit fuzz provision integration e2e
 
-test: vet provision unit fuzz integration
+test: vet provision unit fuzz integration e2e
 
 vet:
 	@dirs="$$($(GO) list -f '{{.Dir}}' ./...)"; [ -n "$$dirs" ] || { echo "no Go packages found"; exit 1; }; \
 	unformatted="$$(gofmt -l $$dirs)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
+	$(GO) vet -tags e2e ./integration/e2e/
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -37,4 +44,7 @@ provision:
 	./deploy/provision.sh
 
 integration: provision
-	$(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
+	$(LOCK) $(GO) test -race -count=1 -timeout 15m -tags integration ./integration/...
+
+e2e: provision
+	$(GO) test -count=1 -timeout 20m -v -tags e2e -run TestComposeStack ./integration/e2e/

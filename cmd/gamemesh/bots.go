@@ -30,6 +30,7 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	noScene := fs.Bool("no-scene", false, "no realtime play (a backend without scene hosts)")
 	moves := fs.Float64("moves", 5, "realtime actions (move, cast, pickup) per player per second")
 	dungeonEvery := fs.Duration("dungeon-every", time.Minute, "mean interval between dungeon entries of a player (negative: never)")
+	stagger := fs.Duration("stagger", 0, "spread of the first logins: player i starts at i×stagger/n (default 10 ms per player, at most 2 s)")
 	level := fs.String("log-level", "warn", "log level: debug, info, warn, error")
 	var sf scaleFlags
 	fs.StringVar(&sf.scenario, "scenario", "play", "play (the game), or a scale run: hold, storm, resume (--addr and --http then take comma lists, one per gate)")
@@ -51,7 +52,7 @@ func runBots(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *idipToken == "" {
 		*idipToken = os.Getenv(idip.TokenEnv)
 	}
-	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix,
+	rep, err := bots.Run(ctx, bots.Config{Players: *n, Duration: *d, Addr: *addr, HTTP: *httpBase, MailEvery: *every, Prefix: *prefix, Stagger: *stagger,
 		IDIP: *idipURL, IDIPToken: *idipToken, OperatorEvery: *idipEvery,
 		Scene: bots.SceneMix{Off: *noScene, MovesPerSec: *moves, DungeonEvery: *dungeonEvery}}, log)
 	if err != nil {

@@ -23,6 +23,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
 	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>, idip-<hostname> for --only idip)")
 	idipAddr := fs.String("idip-addr", system.DefaultIDIPAddr, "listen address of the IDIP API when --only names idip (admin token: secret "+system.IDIPTokenSecretName+")")
+	adminAddr := fs.String("admin", "127.0.0.1:7180", "admin listen address: GET /healthz, /readyz, /metrics (\"\" disables)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -42,7 +43,8 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts,
-		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), IDIPAddr: *idipAddr}, log)
+		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), IDIPAddr: *idipAddr,
+		AdminAddr: *adminAddr}, log)
 	if err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		_ = f.Stop(context.Background())
 		return err
 	}
-	log.Info("gamemesh fn: serving", "apps", apps, "app_channel", f.Addr())
+	log.Info("gamemesh fn: serving", "apps", apps, "app_channel", f.Addr(), "admin", f.AdminAddr())
 	if api := f.IDIP(); api != nil {
 		log.Info("gamemesh fn: IDIP API", "url", api.URL())
 	}

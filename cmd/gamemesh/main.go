@@ -5,6 +5,7 @@
 //	gamemesh fn      function apps as a Dapr app (Dapr mode)
 //	gamemesh gate    a gate calling functions through Dapr (Dapr mode)
 //	gamemesh scene   a scene host joining a Dapr cluster (Dapr mode)
+//	gamemesh probe   exit 0 when health URLs answer 2xx (container health checks)
 //
 // Run "gamemesh help" for the list and "gamemesh CMD -h" for a command's flags.
 package main
@@ -36,6 +37,7 @@ func commands() []command {
 		{"gate", "run a gate whose function calls go through its Dapr sidecar", runGate},
 		{"scene", "run a scene host joining a Dapr cluster (gates link to it directly over gRPC)", runScene},
 		{"ctl", "switch features, change settings, push Lua, run IDIP commands (data dir, Redis or --idip)", runCtl},
+		{"probe", "check that URLs answer 2xx (container health checks)", runProbe},
 	}
 }
 

@@ -63,6 +63,9 @@ type DaprFunctionsConfig struct {
 	// IDIPAddr is where the IDIP API listens when "idip" is in Only
 	// (DefaultIDIPAddr when empty).
 	IDIPAddr string
+	// AdminAddr is where health, readiness and metrics are served
+	// (admin.go); "" serves none.
+	AdminAddr string
 }
 
 // DaprFunctions is a running `gamemesh fn`: function apps served through a sidecar.
@@ -81,7 +84,8 @@ type DaprFunctions struct {
 	announce   *directory.Announcer
 	stopReport func()
 	log        *slog.Logger
-	idip       *daprIDIP // nil unless idip is served
+	idip       *daprIDIP      // nil unless idip is served
+	admin      *adminListener // health, readiness, metrics; nil without an address
 }
 
 // NewDaprFunctions connects to the sidecar (address and token from the DAPR_*
@@ -115,10 +119,11 @@ func NewDaprFunctions(ctx context.Context, cfg DaprFunctionsConfig, log *slog.Lo
 		}
 	}()
 	f.config = dapr.NewConfigSource(c, ConfigStore, dapr.ConfigOptions{Logger: log.With("part", "config")})
-	// No HTTP listener here: the registry is kept but not served.
-	if f.flags, err = newFlags(f.config, gate.Config{}, log, newProcessMetrics().reg); err != nil {
+	metrics := newProcessMetrics()
+	if f.flags, err = newFlags(f.config, gate.Config{}, log, metrics.reg); err != nil {
 		return nil, err
 	}
+	f.admin = newAdminListener(cfg.AdminAddr, metrics.handler, []adminCheck{{name: "sidecar", check: c.WaitReady}}, log.With("part", "admin"))
 	f.reg.SetFeatures(f.flags)
 	store, pub := dapr.NewStore(c, StateStore), dapr.NewPublisher(c, PubSub)
 	// Apps served here call each other in process; the others through the sidecar.
@@ -175,6 +180,9 @@ func (f *DaprFunctions) Addr() string { return f.app.Addr().String() }
 // Start reads the feature switches and serves the app channel; the sidecar
 // then reads the subscriptions.
 func (f *DaprFunctions) Start(ctx context.Context) error {
+	if err := f.admin.Start(); err != nil {
+		return err
+	}
 	if err := f.flags.Start(ctx); err != nil {
 		return fmt.Errorf("system: %w", err)
 	}
@@ -197,6 +205,7 @@ func (f *DaprFunctions) Start(ctx context.Context) error {
 			return fmt.Errorf("system: %w", err)
 		}
 	}
+	f.admin.SetReady(true)
 	return nil
 }
 
@@ -208,6 +217,9 @@ func (f *DaprFunctions) IDIP() *idip.App {
 	return f.idip.app
 }
 
+// AdminAddr is the bound address of the admin listener ("" when none).
+func (f *DaprFunctions) AdminAddr() string { return f.admin.Addr() }
+
 // Stop leaves the roster, stops serving and closes the sidecar connection.
 func (f *DaprFunctions) Stop(ctx context.Context) error {
 	var err error
@@ -215,13 +227,14 @@ func (f *DaprFunctions) Stop(ctx context.Context) error {
 		err = f.idip.stop(ctx)
 	}
 	f.stopReport()
+	f.admin.SetReady(false) // not ready while stopping; answers until the end
 	leaveRoster(ctx, f.announce, f.log)
 	err = errors.Join(err, f.jobs.stop(ctx), f.app.Stop(ctx), f.flags.Stop(ctx))
 	if f.lua != nil {
 		err = errors.Join(err, f.lua.Stop(ctx))
 	}
 	f.config.Close()
-	return errors.Join(err, f.client.Close(), f.redis.Close())
+	return errors.Join(err, f.admin.Stop(ctx), f.client.Close(), f.redis.Close())
 }
 
 // DaprGateConfig configures a gate whose calls go through its sidecar.

@@ -101,8 +101,10 @@ func (q *eventQueue) publish(ctx context.Context, ev gamemesh.Event) {
 	}
 }
 
-// gameEvent converts a scene event; false for kinds achievements do not take.
-func gameEvent(runID string, i int, ev scene.Event, now time.Time) (gamemesh.Event, bool) {
+// GameEvent is the game event (topic game.events, a gamev1.GameEvent) that
+// the i-th event of a tick of scene run runID becomes; false for kinds
+// achievements do not take.
+func GameEvent(runID string, i int, ev scene.Event, now time.Time) (gamemesh.Event, bool) {
 	ge := &gamev1.GameEvent{PlayerId: string(ev.Player), AtMs: now.UnixMilli()}
 	switch ev.Kind {
 	case scene.EventMonsterKilled:
@@ -110,7 +112,7 @@ func gameEvent(runID string, i int, ev scene.Event, now time.Time) (gamemesh.Eve
 	case scene.EventLevelUp:
 		ge.Kind, ge.Level = KindLevelUp, int64(ev.Level)
 	case scene.EventItemGained:
-		ge.Kind, ge.Count = KindItemGained, min(max(ev.Count, 1), 1_000_000)
+		ge.Kind, ge.Count, ge.ItemId = KindItemGained, min(max(ev.Count, 1), 1_000_000), ev.Type
 	case scene.EventCleared:
 		ge.Kind, ge.Count = KindDungeonCleared, 1
 	default:
@@ -150,7 +152,7 @@ func (h *Host) applyOutput(r *sceneRun, out *scene.Output) {
 				p.mu.Unlock()
 			}
 		}
-		if e, ok := gameEvent(r.runID, i, ev, now); ok {
+		if e, ok := GameEvent(r.runID, i, ev, now); ok {
 			h.events.put(e)
 		}
 	}

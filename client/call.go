@@ -45,8 +45,9 @@ func (c *Conn) CallRaw(ctx context.Context, route string, body []byte) ([]byte, 
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(ctx, route)
 	}
-	seq := c.seq.Add(1)
-	env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Seq: seq, Route: route, Body: body}
+	// Seq is the one this request is about to get (enqueue sets the real one,
+	// the same size unless other calls cross a power of 128 meanwhile).
+	env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Seq: c.seq.Load() + 1, Route: route, Body: body}
 	if z := c.deflate(body); z != nil {
 		env.Body, env.Compressed = z, true
 	}
@@ -54,27 +55,16 @@ func (c *Conn) CallRaw(ctx context.Context, route string, body []byte) ([]byte, 
 		return nil, gamemesh.Errorf(gamemesh.CodeFrameTooLarge, "request of %s is %d bytes, limit %d", route, n, c.opts.MaxFrame)
 	}
 	ch := make(chan *gamev1.Envelope, 1)
-	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
-		c.mu.Unlock()
+	seq, err := c.enqueue(ctx, env, ch)
+	if err != nil {
 		return nil, err
 	}
-	c.pending[seq] = &call{req: env, ch: ch}
-	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.pending, seq)
 		c.mu.Unlock()
 	}()
 
-	select {
-	case c.out <- env:
-	case <-ctx.Done():
-		return nil, ctxError(ctx, route)
-	case <-c.done:
-		return nil, c.Err()
-	}
 	select {
 	case resp := <-ch:
 		return result(resp)
@@ -88,6 +78,37 @@ func (c *Conn) CallRaw(ctx context.Context, route string, body []byte) ([]byte, 
 			return nil, c.Err()
 		}
 	}
+}
+
+// enqueue numbers env, registers it as pending on ch and queues it for the
+// write loop, all under sendMu: requests reach the gate in seq order.
+func (c *Conn) enqueue(ctx context.Context, env *gamev1.Envelope, ch chan *gamev1.Envelope) (uint64, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	seq := c.seq.Add(1)
+	env.Seq = seq
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
+	}
+	c.pending[seq] = &call{req: env, ch: ch}
+	c.mu.Unlock()
+	select {
+	case c.out <- env:
+		return seq, nil
+	case <-ctx.Done():
+	case <-c.done:
+	}
+	c.mu.Lock()
+	delete(c.pending, seq)
+	err := c.err
+	c.mu.Unlock()
+	if ctx.Err() != nil {
+		return 0, ctxError(ctx, env.Route)
+	}
+	return 0, err
 }
 
 func result(resp *gamev1.Envelope) ([]byte, error) {

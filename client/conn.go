@@ -37,6 +37,10 @@ type Conn struct {
 	grace     time.Duration // 0: not resumable
 	codec     *codec
 
+	// sendMu orders requests: a request's seq is taken and the request
+	// queued for the write loop in one step, so the gate sees seqs in
+	// increasing order (a resumed session takes a lower one for a repeat).
+	sendMu  sync.Mutex
 	seq     atomic.Uint64 // the last request seq
 	lastSeq atomic.Uint64 // the highest gate seq received: acknowledged on every frame sent
 	out     chan *gamev1.Envelope

@@ -309,3 +309,38 @@ func TestNoResumeAfterAKickOrWhenDisabled(t *testing.T) {
 		t.Fatalf("non-resumable session after a drop: %v", err)
 	}
 }
+
+// Concurrent calls on one resumable session all run: the SDK hands requests
+// to the gate in seq order, so none looks like a repeat of an earlier one
+// (which the gate would answer ALREADY_DONE without running it).
+func TestConcurrentCallsOnAResumableSessionAllRun(t *testing.T) {
+	rg := startGate(t, gate.Config{ResumeGrace: 5 * time.Second, RateLimit: 1e6, RateBurst: 1e6, MaxInflight: 1024})
+	var runs atomic.Int64
+	rg.reg.Handle("test", "count", functions.Method{Public: true, Handler: func(context.Context, gamemesh.Request) ([]byte, error) {
+		runs.Add(1)
+		return nil, nil
+	}})
+	c, err := client.Dial(ctxT(t), "tcp://"+rg.g.Addr(), rg.ticket(t, "p1"), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const goroutines, each = 16, 50
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range goroutines {
+		wg.Go(func() {
+			for range each {
+				if _, err := c.CallRaw(ctxT(t), "test.count", nil); err != nil {
+					failed.Add(1)
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := runs.Load(); failed.Load() != 0 || n != goroutines*each {
+		t.Fatalf("%d calls ran, %d failed; want all %d to run", n, failed.Load(), goroutines*each)
+	}
+}

@@ -23,7 +23,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
 	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>, idip-<hostname> for --only idip)")
 	idipAddr := fs.String("idip-addr", system.DefaultIDIPAddr, "listen address of the IDIP API when --only names idip (admin token: secret "+system.IDIPTokenSecretName+")")
-	adminAddr := fs.String("admin", "127.0.0.1:7180", "admin listen address: GET /healthz, /readyz, /metrics (\"\" disables)")
+	adminAddr := fs.String("admin", "", "admin listen address serving GET /healthz, /readyz, /metrics, e.g. 127.0.0.1:7180 (default: none; compose sets it for its healthchecks)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"github.com/gamemesh/gamemesh/directory"
 	"github.com/gamemesh/gamemesh/directory/redisdir"
 	"github.com/gamemesh/gamemesh/functions/idip"
+	"github.com/gamemesh/gamemesh/luavm"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -99,7 +100,7 @@ func TestIDIPAsADaprApp(t *testing.T) {
 		"--tcp", "127.0.0.1:"+strconv.Itoa(gateTCP), "--http", "127.0.0.1:"+strconv.Itoa(gateHTTP))
 	idipPort := freePort(t)
 	startBinary(t, bin, r, "idip", "idip.yaml", []string{"GAMEMESH_SECRET_IDIP_ADMIN_TOKEN=" + token},
-		"fn", "--only", "idip", "--id", "idip-it", "--idip-addr", "127.0.0.1:"+strconv.Itoa(idipPort))
+		"fn", "--only", "idip", "--id", "idip-it", "--idip-addr", "127.0.0.1:"+strconv.Itoa(idipPort), "--scripts", scripts)
 	base := "http://127.0.0.1:" + strconv.Itoa(idipPort)
 	if !waitUntil(20*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
@@ -291,6 +292,23 @@ func TestIDIPAsADaprApp(t *testing.T) {
 	t.Logf("cluster generation %d (%.12s) adopted by the functions process %v after the push", gen, hash, time.Since(began).Round(time.Millisecond))
 	if list := runCtl(t, bin, ctlEnv, "ctl", "script", "list", "achievement", "--idip", base); !strings.Contains(list, hash[:12]) || !strings.Contains(list, "it-") && !strings.Contains(list, "ctl push") {
 		t.Fatalf("ctl script list --idip:\n%s", list)
+	}
+	// The cluster's first push rolls back to the scripts the hosts shipped
+	// with (IDIP records them as generation 1 at that push).
+	shipped, err := luavm.LoadModule(filepath.Join(scripts, "achievement"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := runCtl(t, bin, ctlEnv, "ctl", "script", "rollback", "achievement", "--idip", base); !strings.Contains(out, "rolled back to generation 1, hash "+shipped.Hash()) {
+		t.Fatalf("ctl script rollback of the first push: %q, want generation 1 = the shipped scripts %.12s", out, shipped.Hash())
+	}
+	hash = shipped.Hash()
+	if !waitUntil(45*time.Second, func() bool {
+		ms, err := roster.Members(ctx, directory.KindFunctions)
+		return err == nil && len(ms) == 1 && runs(ms[0].Info, directory.InfoLuaPrefix)
+	}) {
+		ms, _ := roster.Members(ctx, "")
+		t.Fatalf("the functions process did not roll back to the shipped scripts %.12s: roster %+v", hash, ms)
 	}
 	if idips, _ := roster.Members(ctx, directory.KindIDIP); len(idips) != 1 || idips[0].ID != "idip-it" {
 		t.Fatalf("IDIP in the roster: %+v", idips)

@@ -56,7 +56,7 @@ type Activation struct {
 	Hash   string    `json:"hash"`
 	By     string    `json:"by"`
 	At     time.Time `json:"at"`
-	Action string    `json:"action"` // "push" or "rollback"
+	Action string    `json:"action"` // "baseline", "push" or "rollback"
 }
 
 // History is a module's cluster history.
@@ -112,10 +112,33 @@ type Checker interface {
 // Publisher pushes bundles to a cluster and rolls them back: the operator's
 // side of hot patching (ctl script push / list / rollback, IDIP).
 type Publisher struct {
-	store  BundleStore
-	config ConfigStore
-	check  Checker
-	log    *slog.Logger
+	store    BundleStore
+	config   ConfigStore
+	check    Checker
+	log      *slog.Logger
+	baseline map[string]baseline // by module
+}
+
+// baseline is the bundle hosts run before the cluster's first push of its
+// module (their own scripts folder).
+type baseline struct {
+	b      *Bundle
+	source string
+}
+
+// SetBaseline names the bundles every host runs before anything is pushed
+// (the scripts folder they ship with; source says where they come from).
+// The first push of such a module records its baseline as generation 1
+// first, so that rolling that push back returns the cluster to the shipped
+// scripts instead of answering that there is nothing to roll back to. Call
+// it before the Publisher is used.
+func (p *Publisher) SetBaseline(source string, bundles ...*Bundle) {
+	if p.baseline == nil {
+		p.baseline = map[string]baseline{}
+	}
+	for _, b := range bundles {
+		p.baseline[b.module] = baseline{b: b, source: source}
+	}
 }
 
 // NewPublisher returns a Publisher. check may be nil (bundles are then only
@@ -142,7 +165,15 @@ func (p *Publisher) Push(ctx context.Context, b *Bundle, by, source string) (Gen
 	}
 	now := time.Now().UTC()
 	var entry HistoryEntry
+	var base *HistoryEntry // recorded by this push: the shipped scripts
 	err := p.updateHistory(ctx, b.module, func(h *History) error {
+		base = nil
+		if bl, ok := p.baseline[b.module]; ok && len(h.Generations) == 0 && bl.b.hash != b.hash {
+			e := HistoryEntry{Number: 1, Hash: bl.b.hash, By: "baseline", Source: bl.source, CreatedAt: now}
+			h.Generations = append(h.Generations, e)
+			h.addActivation(Activation{Number: 1, Hash: e.Hash, By: "baseline", At: now, Action: "baseline"})
+			base = &e
+		}
 		e, ok := h.byHash(b.hash)
 		if !ok {
 			e = HistoryEntry{Number: 1, Hash: b.hash, By: by, Source: source, CreatedAt: now}
@@ -161,12 +192,12 @@ func (p *Publisher) Push(ctx context.Context, b *Bundle, by, source string) (Gen
 	// The bundle is stored after its number is taken and before any host is
 	// told to run it. It is content-addressed: if it is there already, it is
 	// this very content.
-	doc, err := json.Marshal(bundleDoc{Module: b.module, Number: entry.Number, Hash: b.hash, By: entry.By, Source: entry.Source,
-		CreatedAt: entry.CreatedAt, Files: b.files})
-	if err != nil {
-		return Generation{}, fmt.Errorf("encode bundle: %w", err)
+	if base != nil {
+		if err := p.storeBundle(ctx, p.baseline[b.module].b, *base); err != nil {
+			return Generation{}, err
+		}
 	}
-	if err := p.store.Set(ctx, bundleKey(b.module, b.hash), doc, gamemesh.SetOptions{}); err != nil && !errors.Is(err, gamemesh.ErrConflict) {
+	if err := p.storeBundle(ctx, b, entry); err != nil {
 		return Generation{}, err
 	}
 	gen := entry.generation(b.module)
@@ -175,6 +206,20 @@ func (p *Publisher) Push(ctx context.Context, b *Bundle, by, source string) (Gen
 	}
 	p.log.Info("lua bundle pushed", "module", b.module, "gen", gen.Number, "hash", short(gen.Hash), "by", by, "source", source)
 	return gen, nil
+}
+
+// storeBundle stores b as generation e (content-addressed: a bundle already
+// stored under its hash is this very content).
+func (p *Publisher) storeBundle(ctx context.Context, b *Bundle, e HistoryEntry) error {
+	doc, err := json.Marshal(bundleDoc{Module: b.module, Number: e.Number, Hash: b.hash, By: e.By, Source: e.Source,
+		CreatedAt: e.CreatedAt, Files: b.files})
+	if err != nil {
+		return fmt.Errorf("encode bundle: %w", err)
+	}
+	if err := p.store.Set(ctx, bundleKey(b.module, b.hash), doc, gamemesh.SetOptions{}); err != nil && !errors.Is(err, gamemesh.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // Rollback makes generation number (0: the one active before the current

@@ -249,3 +249,58 @@ function self_test() return true end`}})
 	}
 	waitFor(t, "the fixed canary", func() bool { c, ok := host.Canary("achievement"); return ok && c.Hash == g3.Hash })
 }
+
+// A cluster whose hosts run their shipped scripts: the first push records
+// them as generation 1, so that rolling the push back returns every host to
+// the shipped scripts. Without a baseline there is nothing to roll back to.
+func TestClusterFirstPushRollsBackToTheBaseline(t *testing.T) {
+	env := newClusterEnv(t)
+	ctx := ctxT(t)
+	shipped := achBundle(t, "shipped")
+	host := env.host(t)
+	if _, err := host.Patch(ctx, shipped, PatchOptions{By: "bootstrap", Source: "local:scripts", SkipCanary: true}); err != nil {
+		t.Fatal(err)
+	}
+	pub := NewPublisher(env.store, env.cfg, nil, testLogger(t))
+	pub.SetBaseline("local:/scripts", shipped)
+
+	g, err := pub.Push(ctx, achBundle(t, "patched"), "alice", "ctl push")
+	if err != nil || g.Number != 2 {
+		t.Fatalf("first push: %v %v, want generation 2 (1 is the baseline)", g, err)
+	}
+	waitActive(t, host, g.Hash)
+	h, err := pub.History(ctx, "achievement")
+	if err != nil || len(h.Generations) != 2 || h.Generations[0].Hash != shipped.Hash() || h.Generations[0].By != "baseline" ||
+		h.Activations[0].Action != "baseline" {
+		t.Fatalf("history after the first push: %+v %v", h, err)
+	}
+	back, err := pub.Rollback(ctx, "achievement", 0, "alice")
+	if err != nil || back.Number != 1 || back.Hash != shipped.Hash() {
+		t.Fatalf("rollback: %v %v, want generation 1 (the shipped scripts)", back, err)
+	}
+	waitActive(t, host, shipped.Hash())
+	if tier, _ := tierOf(t, host); tier != "shipped" {
+		t.Fatalf("after the rollback the host serves %q", tier)
+	}
+	// Later pushes number on; the baseline is recorded once.
+	g3, err := pub.Push(ctx, achBundle(t, "again"), "alice", "ctl push")
+	if h, _ := pub.History(ctx, "achievement"); err != nil || g3.Number != 3 || len(h.Generations) != 3 {
+		t.Fatalf("third push: %v %v, history %+v", g3, err, h)
+	}
+	// Pushing the shipped scripts themselves records no separate baseline.
+	env2 := newClusterEnv(t)
+	pub2 := NewPublisher(env2.store, env2.cfg, nil, testLogger(t))
+	pub2.SetBaseline("local:/scripts", shipped)
+	if g, err := pub2.Push(ctx, shipped, "alice", "ctl push"); err != nil || g.Number != 1 {
+		t.Fatalf("pushing the baseline itself: %v %v", g, err)
+	}
+	// No baseline: rolling back the only generation has nothing to go to.
+	env3 := newClusterEnv(t)
+	pub3 := NewPublisher(env3.store, env3.cfg, nil, testLogger(t))
+	if _, err := pub3.Push(ctx, achBundle(t, "patched"), "alice", "ctl push"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub3.Rollback(ctx, "achievement", 0, "alice"); gamemesh.CodeOf(err) != gamemesh.CodeNotFound {
+		t.Fatalf("rollback with no earlier generation: %v, want NOT_FOUND", err)
+	}
+}

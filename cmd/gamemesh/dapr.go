@@ -23,6 +23,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 	scripts := fs.String("scripts", "scripts", "Lua scripts folder, served until the cluster publishes its own bundles")
 	id := fs.String("id", "", "process id in the cluster roster (default functions-<hostname>, idip-<hostname> for --only idip)")
 	idipAddr := fs.String("idip-addr", system.DefaultIDIPAddr, "listen address of the IDIP API when --only names idip (admin token: secret "+system.IDIPTokenSecretName+")")
+	idipTokenFile := fs.String("idip-token-file", "", "with --only idip: keep a generated admin token in this file when the secret store has no "+system.IDIPTokenSecretName+" (printed once, when generated; default: the secret is required)")
 	adminAddr := fs.String("admin", "", "admin listen address serving GET /healthz, /readyz, /metrics, e.g. 127.0.0.1:7180 (default: none; compose sets it for its healthchecks)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
@@ -43,7 +44,7 @@ func runFn(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	f, err := system.NewDaprFunctions(ctx, system.DaprFunctionsConfig{Only: apps, AppAddr: *appAddr, Routes: r, ScriptsDir: *scripts,
-		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), IDIPAddr: *idipAddr,
+		ID: *id, RedisAddr: os.Getenv(system.EnvRedisHost), RedisPassword: os.Getenv(system.EnvRedisPassword), IDIPAddr: *idipAddr, IDIPTokenFile: *idipTokenFile,
 		AdminAddr: *adminAddr}, log)
 	if err != nil {
 		return err

@@ -63,6 +63,11 @@ type DaprFunctionsConfig struct {
 	// IDIPAddr is where the IDIP API listens when "idip" is in Only
 	// (DefaultIDIPAddr when empty).
 	IDIPAddr string
+	// IDIPTokenFile is where the IDIP app keeps a generated admin token when
+	// the secret store holds none (LoadIDIPToken: created with a fresh random
+	// token on first start, mode 0600, and printed once). Empty: the secret
+	// is required.
+	IDIPTokenFile string
 	// AdminAddr is where health, readiness and metrics are served
 	// (admin.go); "" serves none.
 	AdminAddr string

@@ -267,6 +267,66 @@ type daprIDIP struct {
 	config  *redisconfig.Store
 }
 
+// secretGetter reads one secret (dapr.Secrets).
+type secretGetter interface {
+	Get(ctx context.Context, name string) (string, error)
+}
+
+// daprIDIPToken returns the IDIP admin token of a Dapr-mode IDIP app: the
+// secret IDIPTokenSecretName when the store has one (a weak one is refused),
+// else, when file is set, the token kept there (generated on first start and
+// printed once, for the operator to read from the log); else an error.
+func daprIDIPToken(ctx context.Context, secrets secretGetter, file string, log *slog.Logger) (string, error) {
+	tok, err := secrets.Get(ctx, IDIPTokenSecretName)
+	switch {
+	case err == nil:
+		if err := idip.CheckToken(tok); err != nil {
+			return "", fmt.Errorf("system: secret %s: %w", IDIPTokenSecretName, err)
+		}
+		log.Info("IDIP admin token", "source", "secret "+IDIPTokenSecretName)
+		return tok, nil
+	case gamemesh.CodeOf(err) != gamemesh.CodeNotFound || file == "":
+		return "", fmt.Errorf("system: the IDIP admin token: secret %s from %s (GAMEMESH_SECRET_%s in the idip sidecar's environment): %w",
+			IDIPTokenSecretName, SecretStore, IDIPTokenSecretName, err)
+	}
+	tok, source, err := LoadIDIPToken(file)
+	if err != nil {
+		return "", fmt.Errorf("system: the IDIP admin token: %w", err)
+	}
+	if strings.HasSuffix(source, "(generated)") {
+		// Printed once, when generated: the operator's only way to learn it
+		// when the file sits in a container without a shell.
+		log.Warn("IDIP admin token generated (no secret "+IDIPTokenSecretName+"): keep it, it is not printed again",
+			"file", file, "token", tok)
+	} else {
+		log.Info("IDIP admin token", "source", source)
+	}
+	return tok, nil
+}
+
+// setShippedBaseline tells pub what the hosts run before a module's first
+// push: the scripts folder they ship with (the same image's). Rolling a
+// first push back then returns to it. A missing folder sets none (a first
+// push then cannot be rolled back, only pushed over); one that does not load
+// is an error, as it would be on every host.
+func setShippedBaseline(pub *luavm.Publisher, dir string, log *slog.Logger) error {
+	mods, err := ScriptModules(dir)
+	if err != nil {
+		return err
+	}
+	var bundles []*luavm.Bundle
+	for m, d := range mods {
+		b, err := luavm.LoadModule(d)
+		if err != nil {
+			return fmt.Errorf("system: lua module %s: %w", m, err)
+		}
+		bundles = append(bundles, b)
+	}
+	pub.SetBaseline("shipped:"+dir, bundles...)
+	log.Info("lua baseline: a module's first push can be rolled back to the shipped scripts", "dir", dir, "modules", len(bundles))
+	return nil
+}
+
 // newDaprIDIP builds the IDIP app in Dapr mode: its keys in the state store
 // under its own app id, calls through the sidecar, the shared online
 // directory, the Redis roster, switches and settings written to the Redis
@@ -276,13 +336,9 @@ type daprIDIP struct {
 // to start.
 func newDaprIDIP(ctx context.Context, c *dapr.Client, cfg DaprFunctionsConfig, p appPorts, dir directory.Locator,
 	roster Roster, features idip.Features, log *slog.Logger) (d *daprIDIP, err error) {
-	tok, err := dapr.NewSecrets(c, SecretStore).Get(ctx, IDIPTokenSecretName)
+	tok, err := daprIDIPToken(ctx, dapr.NewSecrets(c, SecretStore), cfg.IDIPTokenFile, log)
 	if err != nil {
-		return nil, fmt.Errorf("system: the IDIP admin token: secret %s from %s (GAMEMESH_SECRET_%s in the idip sidecar's environment): %w",
-			IDIPTokenSecretName, SecretStore, IDIPTokenSecretName, err)
-	}
-	if err := idip.CheckToken(tok); err != nil {
-		return nil, fmt.Errorf("system: secret %s: %w", IDIPTokenSecretName, err)
+		return nil, err
 	}
 	addr := cfg.IDIPAddr
 	if addr == "" {
@@ -301,6 +357,9 @@ func newDaprIDIP(ctx context.Context, c *dapr.Client, cfg DaprFunctionsConfig, p
 		return nil, fmt.Errorf("system: idip script checker: %w", err)
 	}
 	pub := luavm.NewPublisher(dapr.NewStore(c, SharedStateStore), luaRedisConfig{d.config}, d.checker, log)
+	if err := setShippedBaseline(pub, cfg.ScriptsDir, log); err != nil {
+		return nil, err
+	}
 	d.app, err = idip.New(idip.Config{Addr: addr, Token: tok, Node: memberID(directory.KindIDIP, cfg.ID)}, idip.Deps{
 		Store: p.store, Invoker: p.invoker, Locator: dir, Publisher: p.pub, Roster: roster, Config: d.config,
 		Scripts: idipScripts{pub: pub, config: d.config}, Features: features, Logger: log.With("part", "idip"),

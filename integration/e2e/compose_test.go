@@ -25,8 +25,8 @@ const (
 )
 
 // publishing are the services whose ports leave the compose network: the
-// gate's client ports (the IDIP service's port joins them when it lands).
-var publishing = []string{"gate"}
+// gate's client ports and the operators' IDIP port.
+var publishing = []string{"gate", "idip"}
 
 // The compose file users run: what the stack relies on, checked without
 // Docker so that a change that breaks it fails every `go test ./...`.
@@ -106,6 +106,25 @@ func TestComposeFileChecksCatchBreakage(t *testing.T) {
 		{"redis without AOF", "appendonly yes", func(_ *composeFile, r *repoFiles) {
 			r.redisConf = strings.ReplaceAll(r.redisConf, "appendonly yes", "appendonly no")
 		}},
+		{"published scene link", "only the gate's client ports", svc("scene", func(s *composeService) { s.Ports = []any{"7300:7300"} })},
+		{"scene link advertised on an address gates cannot reach", "--advertise", svc("scene", func(s *composeService) {
+			s.Command = replaceFlag(s.Command, "--advertise", "127.0.0.1:7300")
+		})},
+		{"a default IDIP admin token", "no default admin token", svc("idip-dapr", func(s *composeService) {
+			s.Environment = with(s.Environment, "GAMEMESH_SECRET_IDIP_ADMIN_TOKEN", "${GAMEMESH_IDIP_TOKEN:-admin-token-change-me}")
+		})},
+		{"generated IDIP token off any volume", "--idip-token-file", svc("idip", func(s *composeService) { s.Volumes = nil })},
+		{"IDIP sidecar with the functions' Configuration", "DNS name resolution", svc("idip-dapr", func(s *composeService) {
+			s.Command = replaceFlag(s.Command, "--config", "/sidecar-config/compose/config.yaml")
+		})},
+		{"no IDIP", "app id \"idip\"", func(f *composeFile, _ *repoFiles) {
+			delete(f.Services, "idip")
+			delete(f.Services, "idip-dapr")
+		}},
+		{"no scene host", "app id \"scene\"", func(f *composeFile, _ *repoFiles) {
+			delete(f.Services, "scene")
+			delete(f.Services, "scene-dapr")
+		}},
 		{"sidecar started before redis is healthy", "does not wait for redis", svc("core-dapr", func(s *composeService) { s.DependsOn = nil })},
 	}
 	for _, b := range breakages {
@@ -166,10 +185,6 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 	wantDaprd := "daprio/daprd:${DAPR_VERSION:-" + m[1] + "}"
 	pinned := regexp.MustCompile(`^[a-z0-9./-]+:(\$\{[A-Z_]+:-)?[0-9]+(\.[0-9]+)+(-[a-z0-9.]+)?\}?$`)
 
-	type sidecar struct {
-		service, app string // the sidecar's service, its app's service
-		ticketKey    bool
-	}
 	sidecars := map[string]sidecar{} // by Dapr app id
 	for _, name := range sortedKeys(f.Services) {
 		s := f.Services[name]
@@ -180,7 +195,7 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 			t.Errorf("service %s: network_mode %q (sidecars lose their app on restart, dapr #5718; use --app-channel-address)", name, s.NetworkMode)
 		}
 		if len(s.Ports) > 0 && !slices.Contains(publishing, name) {
-			t.Errorf("service %s publishes ports %v: only the gate's client ports leave the compose network", name, s.Ports)
+			t.Errorf("service %s publishes ports %v: only the gate's client ports and IDIP's leave the compose network", name, s.Ports)
 		}
 		if s.longRunning() && s.Restart == "" {
 			t.Errorf("service %s: no restart policy", name)
@@ -208,8 +223,8 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 			}
 		}
 		wantConfig := "/sidecar-config/compose/config.yaml"
-		if id == "gate" {
-			wantConfig = "/sidecar-config/compose/gate.yaml"
+		if id == "gate" || id == "idip" {
+			wantConfig = "/sidecar-config/compose/" + id + ".yaml"
 		}
 		if v, _ := s.flag("--config"); v != wantConfig {
 			t.Errorf("service %s: --config %q, want %q (DNS name resolution)", name, v, wantConfig)
@@ -253,9 +268,19 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 			if id != "gate" {
 				t.Errorf("service %s runs a gate under app id %q, want \"gate\" (gate.yaml is its Configuration)", sc.app, id)
 			}
+		case "scene":
+			if id != "scene" {
+				t.Errorf("service %s runs a scene host under app id %q, want \"scene\"", sc.app, id)
+			}
+			if adv, _ := s.flag("--advertise"); adv != sc.app+":7300" {
+				t.Errorf("service %s: --advertise %q, want %s:7300 (gates dial the link address the scene directory holds)", sc.app, adv, sc.app)
+			}
 		case "fn":
 			only, _ := s.flag("--only")
 			fns = strings.Split(only, ",")
+			if slices.Contains(fns, "idip") {
+				checkIDIP(t, sc, s, f.Services[sc.service], repo)
+			}
 			for _, fn := range fns {
 				if prev, dup := served[fn]; dup {
 					t.Errorf("function app %s is served by both app ids %q and %q", fn, prev, id)
@@ -275,7 +300,7 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 		if sc.ticketKey {
 			checkScope(t, repo.scopes["secretstore"], "secretstore", id)
 		}
-		if id != "gate" && !regexp.MustCompile(`(?m)^      `+regexp.QuoteMeta(id)+`:\n        timeout: function\n        retry: functionRetry\n        circuitBreaker: functionBreaker$`).MatchString(repo.resiliency) {
+		if slices.ContainsFunc(fns, func(fn string) bool { return slices.Contains(system.FunctionApps(), fn) }) && !regexp.MustCompile(`(?m)^      `+regexp.QuoteMeta(id)+`:\n        timeout: function\n        retry: functionRetry\n        circuitBreaker: functionBreaker$`).MatchString(repo.resiliency) {
 			t.Errorf("sidecar-config/resiliency: no function timeout, retry and circuit breaker for app id %q", id)
 		}
 		if v, _ := s.flag("--app-addr"); v != "0.0.0.0:"+appChannelPort {
@@ -314,6 +339,9 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 			continue
 		}
 		for _, fn := range sortedKeys(served) {
+			if !slices.Contains(system.FunctionApps(), fn) {
+				continue // IDIP is called by operators, not by the mesh
+			}
 			if r[fn] != served[fn] {
 				t.Errorf("service %s routes %s to app id %q, but %q serves it", name, fn, r[fn], served[fn])
 			}
@@ -321,6 +349,12 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 	}
 	if g := f.Services["gate"]; len(g.Ports) != 2 {
 		t.Errorf("gate: ports %v, want the TCP and HTTP client ports", g.Ports)
+	}
+	if _, ok := sidecars["idip"]; !ok {
+		t.Errorf("no sidecar service runs app id \"idip\" (the operators' API)")
+	}
+	if _, ok := sidecars["scene"]; !ok {
+		t.Errorf("no sidecar service runs app id \"scene\" (a scene host)")
 	}
 
 	r := f.Services["redis"]
@@ -341,6 +375,29 @@ func checkComposeRules(t errorer, f composeFile, repo repoFiles) {
 	}
 }
 
+// sidecar is a daprd service of the compose file.
+type sidecar struct {
+	service, app string // the sidecar's service, its app's service
+	ticketKey    bool
+}
+
+// checkIDIP: the IDIP app publishes its one port, and its admin token is
+// never a default: the secret comes from the operator's GAMEMESH_IDIP_TOKEN
+// or, unset, the app generates one into its volume (--idip-token-file).
+func checkIDIP(t errorer, sc sidecar, app, side composeService, repo repoFiles) {
+	if addr, _ := app.flag("--idip-addr"); addr != "0.0.0.0:7102" || len(app.Ports) != 1 {
+		t.Errorf("service %s: --idip-addr %q ports %v, want 0.0.0.0:7102 published once", sc.app, addr, app.Ports)
+	}
+	if v, ok := side.Environment["GAMEMESH_SECRET_IDIP_ADMIN_TOKEN"]; !ok || v != "${GAMEMESH_IDIP_TOKEN:-}" {
+		t.Errorf("sidecar %s: GAMEMESH_SECRET_IDIP_ADMIN_TOKEN = %q, want ${GAMEMESH_IDIP_TOKEN:-} (no default admin token)", sc.service, v)
+	}
+	file, _ := app.flag("--idip-token-file")
+	if !strings.HasPrefix(file, "/data/") || !slices.ContainsFunc(app.Volumes, func(v any) bool { s, _ := v.(string); return strings.HasSuffix(s, ":/data") }) {
+		t.Errorf("service %s: --idip-token-file %q, want a file under a /data volume (a generated token survives restarts)", sc.app, file)
+	}
+	checkScope(t, repo.scopes["secretstore"], "secretstore", "idip")
+}
+
 // checkTokens: both Dapr tokens set, the same on every app and sidecar.
 func checkTokens(t errorer, name string, s composeService) {
 	want := map[string]string{
@@ -358,7 +415,7 @@ func checkTokens(t errorer, name string, s composeService) {
 // The compose Dapr Configurations are the self-hosted ones plus DNS name
 // resolution, nothing else: a change to one must be made to both.
 func TestComposeSidecarConfigsMatch(t *testing.T) {
-	for _, name := range []string{"config.yaml", "gate.yaml"} {
+	for _, name := range []string{"config.yaml", "gate.yaml", "idip.yaml"} {
 		var base, comp map[string]any
 		if err := yaml.Unmarshal(readRepoFile(t, "sidecar-config/"+name), &base); err != nil {
 			t.Fatal(err)

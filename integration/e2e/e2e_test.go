@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,8 @@ func TestComposeStack(t *testing.T) {
 	}{
 		{"bots", stepBots},
 		{"feature-switch", stepFeatureSwitch},
+		{"idip", stepIDIP},
+		{"lua-push", stepLuaPush},
 		{"mail-killed", stepMailKilled},
 		{"down", stepDown},
 	}
@@ -52,14 +55,17 @@ func TestComposeStack(t *testing.T) {
 	}
 }
 
-// stepBots: the documented `compose run --rm bots` drives the stack and
-// reports no error. The first logins are spread over 5 s: the step checks
+// stepBots: the documented `compose run --rm bots` drives the stack, with
+// an operator calling IDIP on the side, and reports no error on any route:
+// the functions through their sidecars, the realtime routes through the
+// scene host's link, the operator's commands through IDIP. The first logins are spread over 5 s: the step checks
 // that every route works through every sidecar; how large a burst of first
 // logins the stack absorbs is a measurement (README), not a test.
 func stepBots(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	stdout, stderr, err := s.composeSplit(ctx, "run", "--rm", "-T", "bots", "-n", "20", "-d", "20s", "--stagger", "5s")
+	stdout, stderr, err := s.composeSplit(ctx, "run", "--rm", "-T", "bots", "-n", "20", "-d", "20s", "--stagger", "5s",
+		"--idip", "http://idip:7102", "--idip-token", s.IDIPToken, "--idip-every", "2s")
 	line := lastJSONLine(stdout)
 	if err != nil {
 		t.Fatalf("compose run bots: %v\nreport: %s\nstderr: %s", err, line, stderr)
@@ -81,7 +87,8 @@ func stepBots(t *testing.T, s *stack) {
 		t.Fatalf("want 20 players, 20 logins and 0 errors: %s", line)
 	}
 	// Every function app answered through its own sidecar.
-	for _, route := range []string{"mail.send", "mail.list", "mail.claim", "player.get", "guild.info", "achievement.list"} {
+	for _, route := range []string{"mail.send", "mail.list", "mail.claim", "player.get", "guild.info", "achievement.list",
+		"scene.move", "scene.cast", "idip.notice", "idip.mail.all", "idip.online", "idip.grant"} {
 		if c := rep.Calls[route]; c.OK == 0 || c.Err != 0 {
 			t.Errorf("route %s: %+v", route, c)
 		}
@@ -294,7 +301,8 @@ func stepMailKilled(t *testing.T, s *stack) {
 }
 
 // stepDown: `compose down` removes every container and network of the stack
-// and keeps the Redis volume (the data); `down -v` removes it too.
+// and keeps the volumes (Redis's data, IDIP's generated token); `down -v`
+// removes them too.
 func stepDown(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -310,8 +318,9 @@ func stepDown(t *testing.T, s *stack) {
 	if len(containers) > 0 || len(networks) > 0 {
 		t.Fatalf("after compose down: containers %v, networks %v", containers, networks)
 	}
-	if len(volumes) != 1 || !strings.HasSuffix(volumes[0], "redis-data") {
-		t.Fatalf("after compose down: volumes %v, want the Redis volume kept", volumes)
+	slices.Sort(volumes)
+	if len(volumes) != 2 || !strings.HasSuffix(volumes[0], "_idip-data") || !strings.HasSuffix(volumes[1], "_redis-data") {
+		t.Fatalf("after compose down: volumes %v, want the IDIP token's and Redis's kept", volumes)
 	}
 	if out, err := s.composeOut(ctx, "down", "-v"); err != nil {
 		t.Fatalf("compose down -v: %v\n%s", err, out)

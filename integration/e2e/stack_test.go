@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,10 +50,15 @@ type stack struct {
 	files   []string // -f arguments
 	env     []string // variables the compose file reads
 	config  composeFile
+	bin     string // the host's gamemesh binary, built on first use
 
 	// TCP and WS are the gate's client addresses, HTTP its HTTP base,
-	// Redis the stack's Redis (test override), all on loopback.
-	TCP, HTTP, Redis string
+	// Redis the stack's Redis (test override), IDIP the operators' API
+	// base, all on loopback.
+	TCP, HTTP, Redis, IDIP string
+	// IDIPToken is the admin token the IDIP service generated and printed
+	// (read from its log, as the README tells operators to).
+	IDIPToken string
 	// Healthy is how long compose up took to reach every service healthy.
 	Healthy time.Duration
 }
@@ -67,10 +73,11 @@ func startStack(t *testing.T) *stack {
 	s := &stack{t: t, root: repoRoot(t), project: projectPrefix + strconv.Itoa(os.Getpid())}
 	s.compose = findCompose(t)
 	s.files = []string{"-f", filepath.Join(s.root, "docker-compose.yml"), "-f", filepath.Join(s.root, "integration", "e2e", "testdata", "compose.e2e.yml")}
-	tcp, httpPort, redisPort := freePort(t), freePort(t), freePort(t)
+	tcp, httpPort, redisPort, idipPort := freePort(t), freePort(t), freePort(t), freePort(t)
 	s.TCP = "tcp://127.0.0.1:" + strconv.Itoa(tcp)
 	s.HTTP = "http://127.0.0.1:" + strconv.Itoa(httpPort)
 	s.Redis = "127.0.0.1:" + strconv.Itoa(redisPort)
+	s.IDIP = "http://127.0.0.1:" + strconv.Itoa(idipPort)
 	// Fresh tokens and ticket key: a variable the file does not pass on
 	// breaks logins or sidecar calls.
 	s.env = []string{
@@ -78,6 +85,7 @@ func startStack(t *testing.T) *stack {
 		"GAMEMESH_TCP_PORT=" + strconv.Itoa(tcp),
 		"GAMEMESH_HTTP_PORT=" + strconv.Itoa(httpPort),
 		"GAMEMESH_E2E_REDIS_PORT=" + strconv.Itoa(redisPort),
+		"GAMEMESH_IDIP_PORT=" + strconv.Itoa(idipPort),
 		"DAPR_API_TOKEN=" + randomHex(t, 16),
 		"APP_API_TOKEN=" + randomHex(t, 16),
 		"GAMEMESH_TICKET_KEY=" + randomHex(t, 32),
@@ -107,7 +115,59 @@ func startStack(t *testing.T) *stack {
 	s.waitHealthy(t, healthyTimeout)
 	s.Healthy = time.Since(began)
 	t.Logf("compose up → %d services healthy in %v (project %s, gate %s)", len(s.stackServices()), s.Healthy.Round(100*time.Millisecond), s.project, s.TCP)
+	s.IDIPToken = s.generatedIDIPToken(t)
 	return s
+}
+
+// generatedIDIPToken reads the admin token the IDIP service printed when it
+// generated it (no GAMEMESH_IDIP_TOKEN given), as an operator would:
+// `docker compose logs idip`.
+func (s *stack) generatedIDIPToken(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := s.composeOut(ctx, "logs", "--no-color", "idip")
+	if err != nil {
+		t.Fatalf("compose logs idip: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`IDIP admin token generated.* token=([0-9a-f]{64})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the IDIP service printed no generated admin token:\n%s", out)
+	}
+	return m[1]
+}
+
+// gamemesh returns a gamemesh binary built from this checkout for the host,
+// the one a user runs `gamemesh ctl` with against the stack's ports.
+func (s *stack) gamemesh(t *testing.T) string {
+	t.Helper()
+	if s.bin != "" {
+		return s.bin
+	}
+	bin := filepath.Join(s.t.TempDir(), "gamemesh")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := s.run(ctx, "go", "build", "-o", bin, "./cmd/gamemesh"); err != nil {
+		t.Fatalf("go build ./cmd/gamemesh: %v\n%s", err, out)
+	}
+	s.bin = bin
+	return bin
+}
+
+// ctl runs the host's `gamemesh ctl args...` against the stack's published
+// IDIP port with the generated token; it returns stdout and stderr together.
+func (s *stack) ctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	bin := s.gamemesh(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"ctl", "--idip", s.IDIP, "--operator", "e2e"}, args...)...)
+	cmd.Dir = s.root
+	cmd.Env = append(os.Environ(), "GAMEMESH_IDIP_TOKEN="+s.IDIPToken)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // findCompose returns the compose command: $GAMEMESH_E2E_COMPOSE, else
@@ -480,13 +540,19 @@ func (s *stack) leftovers(ctx context.Context) (containers, networks, volumes []
 // connection is closed when the test ends.
 func (s *stack) player(t *testing.T, device string) *client.Conn {
 	t.Helper()
+	return s.playerWith(t, device, client.Options{})
+}
+
+// playerWith is player with client options (e.g. OnPush).
+func (s *stack) playerWith(t *testing.T, device string, opts client.Options) *client.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tk, err := client.GuestLogin(ctx, s.HTTP, device)
 	if err != nil {
 		t.Fatalf("guest login %s: %v", device, err)
 	}
-	c, err := client.Dial(ctx, s.TCP, tk.Ticket, client.Options{})
+	c, err := client.Dial(ctx, s.TCP, tk.Ticket, opts)
 	if err != nil {
 		t.Fatalf("gate login %s: %v", device, err)
 	}

@@ -1,0 +1,284 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/client"
+	"github.com/gamemesh/gamemesh/directory"
+	"github.com/gamemesh/gamemesh/directory/redisdir"
+	"github.com/gamemesh/gamemesh/functions/idip"
+	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
+)
+
+// luaWithin bounds a pushed Lua generation's arrival on every host running
+// the module (the Followers re-read at least every few seconds) and, once
+// there, its promotion from canary (30 s or 200 calls, luavm's default
+// policy) or a rollback's arrival.
+const luaWithin = 60 * time.Second
+
+// stepIDIP: the operators' API on its published port, as the README shows
+// it. Without the token or with a wrong one: 401. With the token the stack
+// generated: a switch through `gamemesh ctl --idip` reports every process
+// converged and is in force at the gate at once; a notice reaches an online
+// player; a server-wide mail with an attachment reaches it and is claimed
+// once.
+func stepIDIP(t *testing.T, s *stack) {
+	for _, tok := range []string{"", strings.Repeat("0f", 32)} {
+		req, _ := http.NewRequest(http.MethodGet, s.IDIP+idip.Path("online"), nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", req.URL, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET %s with token %q: %d, want 401", req.URL, tok, resp.StatusCode)
+		}
+	}
+
+	var mu sync.Mutex
+	var notices [][]byte
+	p := s.playerWith(t, "e2e-idip-"+gamemesh.NewID()[:8], client.Options{OnPush: func(route string, body []byte) {
+		if route == directory.NoticePushRoute {
+			mu.Lock()
+			notices = append(notices, bytes.Clone(body))
+			mu.Unlock()
+		}
+	}})
+	out, err := s.ctl(t, "idip", "online")
+	if err != nil || !strings.Contains(out, `"total"`) {
+		t.Fatalf("ctl idip online: %v\n%s", err, out)
+	}
+
+	began := time.Now()
+	out, err = s.ctl(t, "feature", "off", "guild")
+	if err != nil || !strings.Contains(out, "converged: "+strconv.Itoa(len(s.processIDs()))+" processes") {
+		t.Fatalf("ctl --idip feature off guild: %v\n%s(want every one of the %d processes converged)", err, out, len(s.processIDs()))
+	}
+	t.Logf("ctl --idip feature off guild in %v: %s", time.Since(began).Round(time.Millisecond), strings.TrimSpace(out))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err = p.Call(ctx, "guild.info", &gamev1.GuildRequest{}, new(gamev1.GuildResponse))
+	cancel()
+	if gamemesh.CodeOf(err) != gamemesh.CodeFeatureDisabled {
+		t.Fatalf("guild.info after a converged feature off: %v, want FEATURE_DISABLED", err)
+	}
+	if out, err = s.ctl(t, "feature", "on", "guild"); err != nil || !strings.Contains(out, "guild: on") {
+		t.Fatalf("ctl --idip feature on guild: %v\n%s", err, out)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	err = p.Call(ctx, "guild.info", &gamev1.GuildRequest{}, new(gamev1.GuildResponse))
+	cancel()
+	if gamemesh.CodeOf(err) != gamemesh.CodeNotFound {
+		t.Fatalf("guild.info after feature on: %v, want NOT_FOUND from the guild app (no guild)", err)
+	}
+
+	text := "e2e notice " + gamemesh.NewID()[:8]
+	if out, err = s.ctl(t, "idip", "notice", "text="+text); err != nil {
+		t.Fatalf("ctl idip notice: %v\n%s", err, out)
+	}
+	sent := time.Now()
+	for {
+		mu.Lock()
+		got := slices.ContainsFunc(notices, func(b []byte) bool { return bytes.Contains(b, []byte(text)) })
+		mu.Unlock()
+		if got {
+			break
+		}
+		if time.Since(sent) > 5*time.Second {
+			t.Fatalf("the notice %q did not reach the online player within 5 s", text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("notice reached the online player in %v", time.Since(sent).Round(time.Millisecond))
+
+	subject := "e2e all " + gamemesh.NewID()[:8]
+	if out, err = s.ctl(t, "idip", "mail.all", "subject="+subject, "body=for everyone",
+		`attachments=[{"id":"gem","count":3}]`); err != nil {
+		t.Fatalf("ctl idip mail.all: %v\n%s", err, out)
+	}
+	var mailID string
+	listed := time.Now()
+	for mailID == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var page gamev1.ListMailResponse
+		err := p.Call(ctx, "mail.list", &gamev1.ListMailRequest{PageSize: 50}, &page)
+		cancel()
+		if err != nil {
+			t.Fatalf("mail.list: %v", err)
+		}
+		for _, m := range page.GetMails() {
+			if m.GetSubject() == subject {
+				mailID = m.GetId()
+			}
+		}
+		if mailID == "" && time.Since(listed) > 5*time.Second {
+			t.Fatalf("the server-wide mail %q is not in an online player's mailbox after 5 s", subject)
+		}
+	}
+	claim := func() (*gamev1.ClaimMailResponse, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var out gamev1.ClaimMailResponse
+		return &out, p.Call(ctx, "mail.claim", &gamev1.ClaimMailRequest{MailId: mailID}, &out)
+	}
+	got, err := claim()
+	if err != nil || len(got.GetItems()) != 1 || got.GetItems()[0].GetId() != "gem" || got.GetItems()[0].GetCount() != 3 {
+		t.Fatalf("claiming the server-wide mail: %v %v, want 3 gem", got, err)
+	}
+	if _, err := claim(); gamemesh.CodeOf(err) != gamemesh.CodeAlreadyDone {
+		t.Fatalf("a second claim: %v, want ALREADY_DONE", err)
+	}
+}
+
+// stepLuaPush: a changed achievement module pushed with `gamemesh ctl
+// script push` through IDIP is taken up by every host that runs the module,
+// first as a canary and then promoted; `ctl script list` shows it with who
+// pushed it; `ctl script rollback` brings every host back to the previous
+// hash. A push that does not compile is refused and changes nothing.
+func stepLuaPush(t *testing.T, s *stack) {
+	const module = "achievement"
+	hosts, before := s.luaHosts(t, module)
+	if !slices.Contains(hosts, "achievement-1") {
+		t.Fatalf("hosts running Lua module %s: %v, want achievement-1 among them", module, hosts)
+	}
+
+	dir := filepath.Join(t.TempDir(), module)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(s.root, "scripts", module))); err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(dir, "rules.lua")
+	src, err := os.ReadFile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rules, append([]byte("this is not Lua\n"), src...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.ctl(t, "script", "push", dir); err == nil {
+		t.Fatalf("a bundle that does not compile was pushed:\n%s", out)
+	}
+	if _, now := s.luaHosts(t, module); !maps.Equal(now, before) {
+		t.Fatalf("a refused push changed the hosts' generations: %v → %v", before, now)
+	}
+
+	if err := os.WriteFile(rules, append(src, []byte("\n-- e2e push "+gamemesh.NewID()[:8]+"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pushed := time.Now()
+	out, err := s.ctl(t, "script", "push", dir)
+	m := regexp.MustCompile(module + `: generation (\d+), hash ([0-9a-f]+)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("ctl script push: %v\n%s", err, out)
+	}
+	// Hosts number generations in their own pools (a host's first is its
+	// image's scripts); the hash is what they must agree on.
+	hash := m[2]
+	canary := s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool {
+		return hashOf(mb.Info[directory.InfoLuaCanaryPrefix+module]) == hash || hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hash
+	})
+	s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool { return hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hash })
+	t.Logf("pushed %s (cluster generation %s, hash %.12s): on every host (%v) as a canary %v after the push, promoted everywhere %v after it",
+		module, m[1], hash, hosts, canary.Round(time.Millisecond), time.Since(pushed).Round(time.Millisecond))
+
+	out, err = s.ctl(t, "script", "list", module)
+	if err != nil || !strings.Contains(out, m[2][:12]) || !strings.Contains(out, "e2e") {
+		t.Fatalf("ctl script list %s: %v\n%s(want the pushed hash %s and who pushed it)", module, err, out, m[2])
+	}
+	out, err = s.ctl(t, "script", "rollback", module)
+	if err != nil || !strings.Contains(out, "rolled back") {
+		t.Fatalf("ctl script rollback %s: %v\n%s", module, err, out)
+	}
+	back := s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool {
+		return hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hashOf(before[hosts[0]])
+	})
+	t.Logf("rolled back (%s) on every host in %v", strings.TrimSpace(out), back.Round(time.Millisecond))
+}
+
+// luaHosts returns the processes of the stack that report running module
+// (sorted) and the generation each reports; it fails when they disagree.
+func (s *stack) luaHosts(t *testing.T, module string) ([]string, map[string]string) {
+	t.Helper()
+	members := s.members(t)
+	gens := map[string]string{}
+	var hosts []string
+	for _, mb := range members {
+		if g, ok := mb.Info[directory.InfoLuaPrefix+module]; ok && slices.Contains(s.processIDs(), mb.ID) {
+			hosts = append(hosts, mb.ID)
+			gens[mb.ID] = g
+		}
+	}
+	slices.Sort(hosts)
+	for _, h := range hosts {
+		if hashOf(gens[h]) != hashOf(gens[hosts[0]]) {
+			t.Fatalf("hosts run different %s bundles before the push: %v", module, gens)
+		}
+	}
+	return hosts, gens
+}
+
+// waitLua waits until ok holds for every one of hosts in the roster (a
+// failure names what each laggard reports of module: active/canary).
+func (s *stack) waitLua(t *testing.T, module string, hosts []string, timeout time.Duration, ok func(directory.Member) bool) time.Duration {
+	t.Helper()
+	began := time.Now()
+	for {
+		byID := map[string]directory.Member{}
+		for _, mb := range s.members(t) {
+			byID[mb.ID] = mb
+		}
+		var missing []string
+		for _, h := range hosts {
+			if mb, in := byID[h]; !in || !ok(mb) {
+				missing = append(missing, h+"="+mb.Info[directory.InfoLuaPrefix+module]+"/"+mb.Info[directory.InfoLuaCanaryPrefix+module])
+			}
+		}
+		if len(missing) == 0 {
+			return time.Since(began)
+		}
+		if time.Since(began) > timeout {
+			t.Fatalf("after %v these hosts have not taken up the generation: %v", timeout, missing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// members reads the stack's roster.
+func (s *stack) members(t *testing.T) []directory.Member {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Redis, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	members, err := redisdir.NewRoster(c, "", 0).Members(ctx, "")
+	if err != nil {
+		t.Fatalf("reading the roster: %v", err)
+	}
+	return members
+}
+
+// hashOf is the hash of a "generation:hash" roster value.
+func hashOf(gen string) string {
+	_, h, _ := strings.Cut(gen, ":")
+	return h
+}

@@ -82,7 +82,7 @@ standin_gamemesh() {
 		ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 		USER 65532:65532
 		WORKDIR /
-		EXPOSE 7100 7101 7180 50051
+		EXPOSE 7100 7101 7102 7180 7300 7301 50051
 		ENTRYPOINT ["/usr/local/bin/gamemesh"]
 		CMD ["up", "--data", "/data", "--scripts", "/scripts", "--tcp", "0.0.0.0:7100", "--http", "0.0.0.0:7101"]
 	DOCKERFILE

@@ -45,6 +45,7 @@ func TestComposeStack(t *testing.T) {
 		{"feature-switch", stepFeatureSwitch},
 		{"idip", stepIDIP},
 		{"lua-push", stepLuaPush},
+		{"scene-killed", stepSceneKilled},
 		{"mail-killed", stepMailKilled},
 		{"down", stepDown},
 	}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"os"
@@ -281,4 +282,62 @@ func (s *stack) members(t *testing.T) []directory.Member {
 func hashOf(gen string) string {
 	_, h, _ := strings.Cut(gen, ":")
 	return h
+}
+
+// stepSceneKilled: the scene host is killed (SIGKILL) while bots play and
+// started again. Every player in the world is told (scene.lost), re-enters
+// once the host is back (it reclaims the city under the same id), and no
+// call fails: not the realtime ones, which wait for the re-entry, and not the
+// functions, which never depended on it.
+func stepSceneKilled(t *testing.T, s *stack) {
+	const players = 10
+	type result struct {
+		stdout, stderr string
+		err            error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		o, e, err := s.composeSplit(ctx, "run", "--rm", "-T", "bots", "-n", strconv.Itoa(players), "-d", "30s", "--stagger", "2s")
+		done <- result{o, e, err}
+	}()
+	time.Sleep(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := s.composeOut(ctx, "kill", "-s", "SIGKILL", "scene"); err != nil {
+		t.Fatalf("compose kill scene: %v\n%s", err, out)
+	}
+	killed := time.Now()
+	if out, err := s.composeOut(ctx, "start", "scene"); err != nil {
+		t.Fatalf("compose start scene: %v\n%s", err, out)
+	}
+	s.waitService(t, "scene", time.Minute)
+	t.Logf("scene host killed and started again: healthy %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	r := <-done
+	line := lastJSONLine(r.stdout)
+	if r.err != nil {
+		t.Fatalf("bots: %v\nreport: %s\nstderr: %s", r.err, line, r.stderr)
+	}
+	var rep struct {
+		Errors int64 `json:"errors"`
+		Scene  struct {
+			Enters int `json:"enters"`
+			Lost   int `json:"lost"`
+		} `json:"scene"`
+		Calls map[string]struct {
+			OK  int64 `json:"ok"`
+			Err int64 `json:"err"`
+		} `json:"calls"`
+	}
+	if err := json.Unmarshal([]byte(line), &rep); err != nil {
+		t.Fatalf("bots printed no JSON report: %v\n%s", err, r.stdout)
+	}
+	t.Logf("bots across the scene host's kill: %s", line)
+	if rep.Errors != 0 || rep.Scene.Lost < players || rep.Scene.Enters < 2*players {
+		t.Fatalf("want 0 errors, every player told (scene.lost ≥ %d) and back in (enters ≥ %d): %s", players, 2*players, line)
+	}
+	if c := rep.Calls["scene.move"]; c.OK == 0 {
+		t.Fatalf("no scene.move served: %s", line)
+	}
 }

@@ -341,3 +341,110 @@ func stepSceneKilled(t *testing.T, s *stack) {
 		t.Fatalf("no scene.move served: %s", line)
 	}
 }
+
+// stepGateKilled: the gate is killed (SIGKILL) under two connected players
+// and started again. What a player sees: its connection goes silent — the
+// host's end of it is Docker's port proxy, which neither resets it nor
+// closes it, as a vanished machine behind a load balancer would not — and
+// the client SDK ends it after three missed heartbeats (the players here
+// heartbeat every second, so 3 s; with the gate's default of 10 s, 30 s);
+// then a new
+// login through the restarted gate works (the directory entries the dead
+// gate left behind do not block it), every mail acknowledged before the kill
+// is in the recipient's mailbox, and a new mail's push reaches the
+// recipient's new connection. The step reports how long the players were
+// out.
+func stepGateKilled(t *testing.T, s *stack) {
+	devA, devB := "e2e-gate-a-"+gamemesh.NewID()[:8], "e2e-gate-b-"+gamemesh.NewID()[:8]
+	fast := client.Options{HeartbeatInterval: time.Second}
+	a, b := s.playerWith(t, devA, fast), s.playerWith(t, devB, fast)
+	var acked []string
+	send := func(from *client.Conn, to gamemesh.PlayerID) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var out gamev1.SendMailResponse
+		err := from.Call(ctx, "mail.send", &gamev1.SendMailRequest{To: string(to), Subject: "e2e gate", Body: "before the kill",
+			RequestId: gamemesh.NewID()}, &out)
+		if err == nil {
+			acked = append(acked, out.GetMailId())
+		}
+		return err
+	}
+	for range 5 {
+		if err := send(a, b.PlayerID()); err != nil {
+			t.Fatalf("mail.send before the kill: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if out, err := s.composeOut(ctx, "kill", "-s", "SIGKILL", "gate"); err != nil {
+		t.Fatalf("compose kill gate: %v\n%s", err, out)
+	}
+	killed := time.Now()
+	for _, c := range []*client.Conn{a, b} {
+		select {
+		case <-c.Done():
+		case <-time.After(15 * time.Second):
+			t.Fatalf("a player's connection was still open 15 s after its gate was killed (heartbeat 1 s, read timeout 3 s)")
+		}
+	}
+	noticed := time.Since(killed)
+	if out, err := s.composeOut(ctx, "start", "gate"); err != nil {
+		t.Fatalf("compose start gate: %v\n%s", err, out)
+	}
+
+	// The players log in again, as a client does when its gate is gone.
+	var pushes sync.Map
+	relogin := func(device string) *client.Conn {
+		for {
+			c, err := s.tryPlayer(device, client.Options{OnPush: func(route string, body []byte) {
+				if route == "mail.new" {
+					pushes.Store(device, true)
+				}
+			}})
+			if err == nil {
+				return c
+			}
+			if time.Since(killed) > recoverWithin {
+				t.Fatalf("%s could not log in again %v after the gate was killed: %v", device, recoverWithin, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	a2 := relogin(devA)
+	back := time.Since(killed)
+	b2 := relogin(devB)
+	t.Cleanup(func() { a2.Close(); b2.Close() })
+	if a2.PlayerID() != a.PlayerID() || b2.PlayerID() != b.PlayerID() {
+		t.Fatalf("logging in again gave other players: %s, %s", a2.PlayerID(), b2.PlayerID())
+	}
+	got := map[string]bool{}
+	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	var page gamev1.ListMailResponse
+	err := b2.Call(lctx, "mail.list", &gamev1.ListMailRequest{PageSize: 50}, &page)
+	lcancel()
+	if err != nil {
+		t.Fatalf("mail.list after the gate's restart: %v", err)
+	}
+	for _, m := range page.GetMails() {
+		got[m.GetId()] = true
+	}
+	for _, id := range acked {
+		if !got[id] {
+			t.Errorf("mail %s, acknowledged before the gate was killed, is not in the mailbox", id)
+		}
+	}
+	if err := send(a2, b2.PlayerID()); err != nil {
+		t.Fatalf("mail.send after the gate's restart: %v", err)
+	}
+	for began := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if _, ok := pushes.Load(devB); ok {
+			break
+		}
+		if time.Since(began) > 5*time.Second {
+			t.Fatal("the new mail's push did not reach the recipient's new connection within 5 s")
+		}
+	}
+	t.Logf("gate killed: the players' connections ended %v after the kill (%v); logged in again and served %v after it; %d acknowledged mails all there; pushes reach the new sessions",
+		noticed.Round(time.Millisecond), a.Err(), back.Round(100*time.Millisecond), len(acked))
+}

@@ -543,6 +543,22 @@ func (s *stack) player(t *testing.T, device string) *client.Conn {
 	return s.playerWith(t, device, client.Options{})
 }
 
+// tryPlayer is player without failing the test: a guest login and a gate
+// login, the connection returned to the caller to close.
+func (s *stack) tryPlayer(device string, opts client.Options) (*client.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tk, err := client.GuestLogin(ctx, s.HTTP, device)
+	if err != nil {
+		return nil, fmt.Errorf("guest login %s: %w", device, err)
+	}
+	c, err := client.Dial(ctx, s.TCP, tk.Ticket, opts)
+	if err != nil {
+		return nil, fmt.Errorf("gate login %s: %w", device, err)
+	}
+	return c, nil
+}
+
 // playerWith is player with client options (e.g. OnPush).
 func (s *stack) playerWith(t *testing.T, device string, opts client.Options) *client.Conn {
 	t.Helper()

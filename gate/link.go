@@ -358,7 +358,8 @@ func (l *link) readFailed(err error) {
 		}
 	default:
 		// EOF, a truncated frame, a reset, or a WebSocket close or error
-		// (gorilla has already answered an oversize message with close 1009):
+		// (the WebSocket reader has already answered a refused frame with its
+		// close code: 1009 for an oversize message, 1002 for a protocol error):
 		// nothing can be delivered, just close.
 		s.logger().Debug("connection ended", "err", err)
 	}

@@ -152,15 +152,16 @@ func (g *Gate) handleWS(w http.ResponseWriter, r *http.Request) {
 		g.writeHTTPError(w, gamemesh.CodeShuttingDown, "server is shutting down")
 		return
 	}
-	c, err := g.upgrader.Upgrade(w, r, nil)
+	hj := &wsHijacker{ResponseWriter: w}
+	c, err := g.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		g.ips.release(ip)
 		g.wg.Done()
 		g.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has answered with an HTTP error
 	}
-	l := g.newLink(newWSTransport(c, g.cfg.MaxFrameSize), ip)
+	l := g.newLink(nil, ip)
+	l.t = g.newWSLinkTransport(c, hj.br, l.onPing)
 	l.ipHeld = true
-	c.SetPingHandler(l.onPing)
 	g.serve(l) // counted in g.wg by enter; the link's end counts it done
 }

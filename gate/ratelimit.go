@@ -46,7 +46,8 @@ func (s *session) respondRateLimited(env *gamev1.Envelope) bool {
 		fmt.Sprintf("rate limit exceeded: at most %g frames/s, bursts of %d", l.RateLimit, l.RateBurst))
 }
 
-// onPing is the WebSocket ping handler, called by gorilla on the read loop.
+// onPing is the WebSocket ping handler, called by the WebSocket reader (the
+// gate's own, or gorilla's for wss) on the read loop.
 // A ping counts against the rate limit like any frame; the pong is queued
 // for the write loop, which writes it with its next batch under its own
 // write deadline. (Gorilla's default handler would write the pong itself,

@@ -8,8 +8,6 @@ import (
 	"net"
 	"syscall"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/gamemesh/gamemesh/wire"
 )
 
@@ -214,105 +212,6 @@ func (t *streamTransport) appendGoodbye(dst []byte) []byte { return dst }
 func (t *streamTransport) raw() net.Conn                   { return t.c }
 
 func (t *streamTransport) release() {
-	putBuf(t.buf)
-	t.buf = nil
-}
-
-// wsTransport reads through gorilla/websocket (which enforces the read limit)
-// and frames server messages itself: unmasked binary frames appended to the
-// batch buffer, so a batch is one Write like on TCP. Pings are answered by
-// the session (see onPing) through its outbox, not by gorilla: gorilla's
-// pong is a concurrent Write that also moves the connection's write deadline
-// under a batch. Gorilla still answers a client's close frame itself; that is
-// a whole Write on the same net.Conn, which Go serialises (it never
-// interleaves with a batch), and the session ends right after it anyway.
-type wsTransport struct {
-	c   *websocket.Conn
-	buf *buffer
-	max int
-}
-
-func newWSTransport(c *websocket.Conn, maxFrame int) *wsTransport {
-	c.SetReadLimit(int64(maxFrame))
-	return &wsTransport{c: c, max: maxFrame}
-}
-
-func (t *wsTransport) readFrame() ([]byte, error) {
-	putBuf(t.buf)
-	t.buf = nil
-	typ, r, err := t.c.NextReader()
-	if err != nil {
-		if errors.Is(err, websocket.ErrReadLimit) {
-			return nil, fmt.Errorf("%w: limit %d", errWSTooLarge, t.max)
-		}
-		return nil, err
-	}
-	if typ != websocket.BinaryMessage {
-		return nil, errTextMessage
-	}
-	t.buf = getBuf(chunkSize)
-	for {
-		b := t.buf.b
-		if len(b) == cap(b) {
-			nb := getBuf(2 * cap(b))
-			nb.b = append(nb.b, b...)
-			putBuf(t.buf)
-			t.buf, b = nb, nb.b
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		t.buf.b = b[:len(b)+n]
-		if errors.Is(err, io.EOF) {
-			return t.buf.b, nil
-		}
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return nil, fmt.Errorf("%w: limit %d", errWSTooLarge, t.max)
-			}
-			return nil, err
-		}
-	}
-}
-
-// WebSocket opcodes (RFC 6455 §5.2).
-const (
-	wsOpBinary = 0x2
-	wsOpClose  = 0x8
-	wsOpPong   = 0xA
-)
-
-func appendWSHeader(dst []byte, opcode byte, n int) []byte {
-	dst = append(dst, 0x80|opcode) // FIN, no extension bits, server frames are not masked
-	switch {
-	case n < 126:
-		return append(dst, byte(n))
-	case n <= 0xFFFF:
-		return binary.BigEndian.AppendUint16(append(dst, 126), uint16(n))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
-	}
-}
-
-func (t *wsTransport) hasFrame() bool { return false }
-
-func (t *wsTransport) appendHeader(dst []byte, n int) []byte {
-	return appendWSHeader(dst, wsOpBinary, n)
-}
-
-// wsPong appends a pong frame carrying data (at most 125 bytes, as gorilla
-// guarantees for a ping's payload).
-func wsPong(dst []byte, data string) []byte {
-	return append(appendWSHeader(dst, wsOpPong, len(data)), data...)
-}
-
-// appendGoodbye appends a close frame with status 1000 (normal closure).
-func (t *wsTransport) appendGoodbye(dst []byte) []byte {
-	dst = appendWSHeader(dst, wsOpClose, 2)
-	return binary.BigEndian.AppendUint16(dst, websocket.CloseNormalClosure)
-}
-
-func (t *wsTransport) raw() net.Conn { return t.c.NetConn() }
-
-func (t *wsTransport) release() {
 	putBuf(t.buf)
 	t.buf = nil
 }

@@ -33,7 +33,7 @@ unit:
 # the unit tests from then on.
 FUZZTIME ?= 5s
 FUZZ_TARGETS = wire:FuzzDecode wire:FuzzReadRaw ticket:FuzzVerify \
-	gate:FuzzResumeToken gate:FuzzSessionFrames gate:FuzzWebSocketPath
+	gate:FuzzResumeToken gate:FuzzSessionFrames gate:FuzzWebSocketPath gate:FuzzWSConnFrames
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; \

@@ -26,8 +26,13 @@ func (w *wsHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, brw, err
 }
 
-// newWSLinkTransport returns the transport of an upgraded connection, read
-// through gorilla.
+// newWSLinkTransport returns the transport of an upgraded connection: read
+// by the gate itself on plain TCP, through gorilla otherwise (TLS). Gorilla
+// refuses a client that sent bytes before the handshake's answer, so
+// nothing is left in the hijacked reader for the former.
 func (g *Gate) newWSLinkTransport(c *websocket.Conn, br *bufio.Reader, onPing func(string) error) transport {
+	if t := newWSConnTransport(c.NetConn(), g.cfg.MaxFrameSize, onPing); t != nil {
+		return t
+	}
 	return newWSTransport(c, br, g.cfg.MaxFrameSize, onPing)
 }

@@ -188,6 +188,7 @@ func (p *Pool) activateLocked(m *module, gen *generation, why string) {
 	m.activations++
 	gen.activations = m.activations
 	m.route.Store(&route{active: gen})
+	p.changed()
 }
 
 // startCanaryLocked puts gen on trial against m's active generation.
@@ -208,6 +209,7 @@ func (p *Pool) startCanaryLocked(m *module, gen *generation, policy CanaryPolicy
 	gen.state, gen.reason, gen.canaryFailed = StateCanary, "", false
 	gen.live.Store(true)
 	m.route.Store(&route{active: r.active, canary: gen, share: policy.Share, run: run})
+	p.changed()
 }
 
 // judgeCanary promotes or rolls back a canary when its counters say so.
@@ -234,6 +236,7 @@ func (p *Pool) judgeCanary(m *module, run *canaryRun, final bool) {
 		run.gen.state, run.gen.reason, run.gen.canaryFailed = StateRolledBack, why, true
 		run.gen.live.Store(false)
 		m.route.Store(&route{active: run.base})
+		p.changed()
 		p.log.Warn("lua canary rolled back", "module", m.name, "gen", run.gen.info.Number, "hash", short(run.gen.info.Hash),
 			"back_to_gen", run.base.info.Number, "reason", why)
 	}

@@ -72,6 +72,9 @@ type Pool struct {
 
 	batches  atomic.Uint64
 	vmBuilds atomic.Uint64
+
+	watchMu  sync.Mutex
+	watchers map[chan struct{}]struct{} // see WatchChanges
 }
 
 // New checks opts and returns a stopped pool.
@@ -107,6 +110,7 @@ func New(opts Options) (*Pool, error) {
 		jobs:     make(chan *job),
 		done:     make(chan struct{}),
 		modules:  make(map[string]*module),
+		watchers: make(map[chan struct{}]struct{}),
 	}
 	p.limits.Store(&lim)
 	p.canary.Store(&canary)
@@ -167,6 +171,36 @@ func (p *Pool) resizeLocked(n int) {
 		w := p.workers[len(p.workers)-1]
 		p.workers = p.workers[:len(p.workers)-1]
 		close(w.quit)
+	}
+}
+
+// WatchChanges returns a channel that receives a value after what serves a
+// module changed — a generation activated, a canary started, promoted or
+// rolled back — so a reporter can announce it at once instead of on its
+// next period, and a cancel func that stops the deliveries. Values are
+// coalesced (one may stand for several changes; read Active and Canary for
+// the state) and never block the pool.
+func (p *Pool) WatchChanges() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	p.watchMu.Lock()
+	p.watchers[ch] = struct{}{}
+	p.watchMu.Unlock()
+	return ch, func() {
+		p.watchMu.Lock()
+		delete(p.watchers, ch)
+		p.watchMu.Unlock()
+	}
+}
+
+// changed signals every watcher without blocking.
+func (p *Pool) changed() {
+	p.watchMu.Lock()
+	defer p.watchMu.Unlock()
+	for ch := range p.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -74,11 +75,36 @@ func newAnnouncer(roster directory.MemberRecorder, m rosterMember, log *slog.Log
 	m.member.Info[directory.InfoStarted] = time.Now().UTC().Format(time.RFC3339)
 	a := &directory.Announcer{Roster: roster, Member: m.member, Report: m.report,
 		Logger: log.With("part", "roster")}
-	stop := func() {}
+	var stops []func()
 	if m.flags != nil {
-		stop = m.flags.Watch(func(*feature.Snapshot) { a.Refresh() })
+		stops = append(stops, m.flags.Watch(func(*feature.Snapshot) { a.Refresh() }))
 	}
-	return a, stop
+	if m.lua != nil {
+		// A Lua generation taken up or rolled back is announced at once too
+		// (ctl and the e2e test wait for every host to report it).
+		changes, cancel := m.lua.Pool().WatchChanges()
+		done, exited := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(exited)
+			for {
+				select {
+				case <-done:
+					return
+				case <-changes:
+					a.Refresh()
+				}
+			}
+		}()
+		stops = append(stops, func() { cancel(); close(done); <-exited })
+	}
+	var once sync.Once // a node's Stop may run twice
+	return a, func() {
+		once.Do(func() {
+			for _, stop := range stops {
+				stop()
+			}
+		})
+	}
 }
 
 // RedisEnv names the environment variables a Dapr-mode process reads to

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -43,10 +44,7 @@ const idleConns = 10_000
 // also runs every two minutes, so that grown stacks have shrunk). It reports
 // KiB per connection for both and gate/bare (goal: the gate at most 6 KiB).
 func BenchmarkIdleMemory(b *testing.B) {
-	n := idleConns
-	if v, err := strconv.Atoi(os.Getenv("GATE_IDLE_CONNS")); err == nil && v > 0 {
-		n = v
-	}
+	n := envCount("GATE_IDLE_CONNS", idleConns)
 	gate := idleRun(b, "gate", n)
 	bare := idleRun(b, "bare", n)
 	b.ReportMetric(gate, "gate_KiB/conn")
@@ -57,87 +55,166 @@ func BenchmarkIdleMemory(b *testing.B) {
 // idleRun starts a child server of kind, holds n idle connections to it and
 // returns the KiB of RSS each added.
 func idleRun(b *testing.B, kind string, n int) float64 {
+	s := startChildServer(b, "TestHelperIdleServer", "GATE_IDLE", kind)
+	defer s.stop()
+	return s.measureIdle(n, "idle connections", func(i int, src *net.TCPAddr) (io.Closer, error) {
+		d := net.Dialer{LocalAddr: src}
+		c, err := d.Dial("tcp", s.addr)
+		if err != nil {
+			return nil, err
+		}
+		login, _ := wire.Append(nil, s.hello(i))
+		if _, err := c.Write(login); err != nil {
+			return c, err
+		}
+		// The answer (login response or echo) arrives: the connection
+		// went through its whole setup and is now idle.
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err = wire.NewReader(c, 1<<20).ReadRaw()
+		return c, err
+	})
+}
+
+// envCount is the positive number in the environment variable name, or def.
+func envCount(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// childServer is a server of the idle-memory benchmarks running in a child
+// process (this test binary, running one TestHelper…Server, see serveIdle)
+// with the environment variables PREFIX_KIND and PREFIX_SECRET set. It
+// speaks a line protocol: it prints "addr <address>", then answers each
+// "rss" line on stdin with "rss <VmRSS bytes> <connections>", until stdin
+// closes.
+type childServer struct {
+	b      *testing.B
+	kind   string
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	lines  *bufio.Scanner
+	addr   string
+	signer *ticket.Signer
+}
+
+// startChildServer starts test in a child process as a server of kind,
+// with the environment variables prefix_KIND and prefix_SECRET (a fresh
+// ticket secret, which s.hello signs with), and reads its address.
+func startChildServer(b *testing.B, test, prefix, kind string) *childServer {
 	secret := randomSecret(b)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperIdleServer$")
-	cmd.Env = append(os.Environ(), "GATE_IDLE_KIND="+kind, "GATE_IDLE_SECRET="+hex.EncodeToString(secret))
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
+	signer, err := ticket.NewSigner(secret, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), prefix+"_KIND="+kind, prefix+"_SECRET="+hex.EncodeToString(secret))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = in.Close(); _ = cmd.Wait() }()
-	lines := bufio.NewScanner(out)
-	next := func(prefix string) string {
-		for lines.Scan() {
-			if l := lines.Text(); strings.HasPrefix(l, prefix) {
-				return strings.TrimPrefix(l, prefix)
-			}
-		}
-		b.Fatalf("%s server ended before %q", kind, prefix)
-		return ""
-	}
-	addr := next("addr ")
-	rss := func(wantConns int) int64 {
-		for {
-			fmt.Fprintln(in, "rss")
-			f := strings.Fields(next("rss "))
-			r, _ := strconv.ParseInt(f[0], 10, 64)
-			c, _ := strconv.Atoi(f[1])
-			if c >= wantConns {
-				return r
-			}
-			time.Sleep(100 * time.Millisecond)
+	s := &childServer{b: b, kind: kind, cmd: cmd, in: in, lines: bufio.NewScanner(out), signer: signer}
+	s.addr = s.next("addr ")
+	return s
+}
+
+// stop closes the child's stdin, which makes it stop and exit, and waits.
+func (s *childServer) stop() {
+	_ = s.in.Close()
+	_ = s.cmd.Wait()
+}
+
+// next returns the rest of the child's next output line starting with prefix.
+func (s *childServer) next(prefix string) string {
+	s.b.Helper()
+	for s.lines.Scan() {
+		if l := s.lines.Text(); strings.HasPrefix(l, prefix) {
+			return strings.TrimPrefix(l, prefix)
 		}
 	}
-	before := rss(0)
-	signer, _ := ticket.NewSigner(secret, time.Minute)
-	conns := make([]net.Conn, n)
+	s.b.Fatalf("%s server ended before %q", s.kind, prefix)
+	return ""
+}
+
+// rss returns the child's VmRSS once it counts wantConns connections
+// (asking every 100 ms, for at most a minute).
+func (s *childServer) rss(wantConns int) int64 {
+	s.b.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		fmt.Fprintln(s.in, "rss")
+		f := strings.Fields(s.next("rss "))
+		r, _ := strconv.ParseInt(f[0], 10, 64)
+		c, _ := strconv.Atoi(f[1])
+		if c >= wantConns {
+			return r
+		}
+		if time.Now().After(deadline) {
+			s.b.Fatalf("%s: %d of %d connections counted", s.kind, c, wantConns)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// hello is the first message the idle client number i sends a server of
+// s's kind: a resumable login to the gate, a heartbeat to echo otherwise.
+func (s *childServer) hello(i int) *gamev1.Envelope {
+	if s.kind != "gate" {
+		return &gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT}
+	}
+	tok, _, _ := s.signer.Sign(idlePlayer(i), time.Now())
+	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: tok, Resumable: true})
+	return &gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body}
+}
+
+// measureIdle reads the child's RSS, opens n connections to it with open
+// (connection i from source address src, one of 40 loopback addresses, taken
+// through its whole setup), 8 at a time, reads the RSS again once the child
+// counts them, closes them and returns the KiB of RSS each added. what names
+// the connections in the log.
+func (s *childServer) measureIdle(n int, what string, open func(i int, src *net.TCPAddr) (io.Closer, error)) float64 {
+	s.b.Helper()
+	before := s.rss(0)
+	conns := make([]io.Closer, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close()
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	var failed atomic.Int32
+	var firstErr atomic.Value
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%40))}}
-				c, err := d.Dial("tcp", addr)
+				c, err := open(i, &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%40))})
+				conns[i] = c
 				if err != nil {
 					failed.Add(1)
-					continue
-				}
-				conns[i] = c
-				var login []byte
-				if kind == "gate" {
-					tok, _, _ := signer.Sign(idlePlayer(i), time.Now())
-					body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: tok, Resumable: true})
-					login, _ = wire.Append(nil, &gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
-				} else {
-					login, _ = wire.Append(nil, &gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT})
-				}
-				if _, err := c.Write(login); err != nil {
-					failed.Add(1)
-					continue
-				}
-				// The answer (login response or echo) arrives: the connection
-				// went through its whole setup and is now idle.
-				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				if _, err := wire.NewReader(c, 1<<20).ReadRaw(); err != nil {
-					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	if failed.Load() > 0 {
-		b.Fatalf("%s: %d of %d connections failed", kind, failed.Load(), n)
+		s.b.Fatalf("%s: %d of %d connections failed, first: %v", s.kind, failed.Load(), n, firstErr.Load())
 	}
-	after := rss(n)
-	for _, c := range conns {
-		_ = c.Close()
-	}
+	after := s.rss(n)
 	per := float64(after-before) / float64(n) / 1024
-	b.Logf("%s: RSS %d → %d KiB with %d idle connections: %.2f KiB each", kind, before>>10, after>>10, n, per)
+	s.b.Logf("%s: RSS %d → %d KiB with %d %s: %.2f KiB each", s.kind, before>>10, after>>10, n, what, per)
 	return per
 }
 
@@ -157,23 +234,7 @@ func TestHelperIdleServer(t *testing.T) {
 	var count func() int
 	switch kind {
 	case "gate":
-		secret, _ := hex.DecodeString(os.Getenv("GATE_IDLE_SECRET"))
-		verifier, err := ticket.NewVerifier(secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := functions.NewRegistry()
-		g, err := New(Config{ID: "idle", TCPAddr: "127.0.0.1:0", HeartbeatInterval: time.Minute,
-			MaxOnline: 1 << 20, QueueCap: 1 << 20, AdmissionRate: 1e6},
-			Deps{Invoker: invokerFunc(reg.Call), Tickets: verifier, Used: &usedTickets{ids: map[string]time.Time{}},
-				Directory: directory.NewMemory(), Subscriber: &subscriber{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer g.Stop(context.Background())
+		g := startIdleGate(t, "GATE_IDLE_SECRET", func(c *Config) { c.TCPAddr = "127.0.0.1:0" })
 		addr, count = g.Addr(), g.Online
 	default:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -185,11 +246,45 @@ func TestHelperIdleServer(t *testing.T) {
 		go bareServer(ln, &n)
 		addr, count = ln.Addr().String(), func() int { return int(n.Load()) }
 	}
+	serveIdle(kind, kind, os.Getenv("GATE_IDLE_HEAPPROFILE"), addr, count)
+}
+
+// startIdleGate starts a Gate for a TestHelper…Server with the ticket
+// secret in the environment variable secretEnv, an in-memory directory and
+// ticket store, heartbeats every minute, no admission limits and the
+// listener listen sets; t's cleanup stops it.
+func startIdleGate(t *testing.T, secretEnv string, listen func(*Config)) *Gate {
+	secret, _ := hex.DecodeString(os.Getenv(secretEnv))
+	verifier, err := ticket.NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := functions.NewRegistry()
+	cfg := Config{ID: "idle", HeartbeatInterval: time.Minute, MaxOnline: 1 << 20, QueueCap: 1 << 20, AdmissionRate: 1e6}
+	listen(&cfg)
+	g, err := New(cfg, Deps{Invoker: invokerFunc(reg.Call), Tickets: verifier, Used: &usedTickets{ids: map[string]time.Time{}},
+		Directory: directory.NewMemory(), Subscriber: &subscriber{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Stop(context.Background()) })
+	return g
+}
+
+// serveIdle is the child's side of childServer's line protocol: it prints
+// addr, then answers each "rss" line on stdin, after two GCs, with its VmRSS
+// in bytes and count(), until stdin closes. It logs the memory statistics
+// under name on stderr and, when heapProfile is set, writes a heap profile to
+// heapProfile.kind before each answer.
+func serveIdle(name, kind, heapProfile, addr string, count func() int) {
 	fmt.Printf("addr %s\n", addr)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		if p := os.Getenv("GATE_IDLE_HEAPPROFILE"); p != "" {
-			if f, err := os.Create(p + "." + kind); err == nil {
+		if heapProfile != "" {
+			if f, err := os.Create(heapProfile + "." + kind); err == nil {
 				_ = pprof.Lookup("heap").WriteTo(f, 0)
 				f.Close()
 			}
@@ -199,7 +294,7 @@ func TestHelperIdleServer(t *testing.T) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(os.Stderr, "%s: conns %d heap_inuse %d KiB stack_inuse %d KiB goroutines %d sys %d KiB\n",
-			kind, count(), ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine(), ms.Sys>>10)
+			name, count(), ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine(), ms.Sys>>10)
 		fmt.Printf("rss %d %d\n", vmRSS(), count())
 	}
 }

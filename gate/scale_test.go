@@ -152,14 +152,7 @@ func TestTLSListeners(t *testing.T) {
 	if !strings.HasPrefix(e.g.WSURL(), "wss://") {
 		t.Fatalf("WSURL %q", e.g.WSURL())
 	}
-	d := websocket.Dialer{TLSClientConfig: cli}
-	ws, resp, err := d.Dial(e.g.WSURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = ws.Close() })
-	w := &wsClient{t: t, c: ws}
+	w, _ := dialWSWith(t, &websocket.Dialer{TLSClientConfig: cli}, e.g.WSURL())
 	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: e.ticket("p3")})
 	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
 	if env := w.read(); env.Kind != gamev1.Kind_KIND_RESPONSE || env.Code != gamemesh.CodeOK {

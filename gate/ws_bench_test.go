@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
-	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/wire"
 )
@@ -37,50 +36,23 @@ const wsRound = 5_000
 // median over rounds of each server's frames/s and the median of the
 // rounds' gate/echo ratios (goal ≥ 1.0).
 func BenchmarkWSVsGorillaEcho(b *testing.B) {
-	e := newEnvDeps(b, func(c *Config) {
-		c.TCPAddr = ""
-		c.MaxInflight = 2 * benchWindow
-		c.RateLimit = 1e9
-		c.RateBurst = 1 << 30
-	}, func(r *functions.Registry) {
-		r.Handle("bench", "echo", functions.Method{Public: true, Handler: func(_ context.Context, req gamemesh.Request) ([]byte, error) {
-			return req.Body, nil
-		}})
-	}, nil)
-	gate := dialWSPipeliner(b, e.g.WSURL(), "bench.echo")
-	gate.login(b, e.ticket("p1"))
-	echo := dialWSPipeliner(b, startWSEcho(b), "bench.echo")
+	e := newBenchEnv(b, func(c *Config) { c.TCPAddr = "" }, nil)
+	gc := dialWSPipe(b, e.g.WSURL())
+	gc.login(b, e.ticket("p1"))
+	gate := newPipeliner(gc, "bench.echo")
+	echo := newPipeliner(dialWSPipe(b, startWSEcho(b)), "bench.echo")
 
-	rounds := max(1, (b.N+wsRound/2)/wsRound)
-	gr, er, ratio := make([]float64, 0, rounds), make([]float64, 0, rounds), make([]float64, 0, rounds)
 	b.ResetTimer()
-	for i := range rounds {
-		n := b.N/rounds + btoi(i < b.N%rounds)
-		if n == 0 {
-			continue
-		}
-		dg, err := gate.run(n)
-		if err != nil {
-			b.Fatalf("gate: %v", err)
-		}
-		de, err := echo.run(n)
-		if err != nil {
-			b.Fatalf("echo: %v", err)
-		}
-		g, ec := float64(n)/dg.Seconds(), float64(n)/de.Seconds()
+	rounds := alternate(b, max(1, (b.N+wsRound/2)/wsRound), gate, echo)
+	b.StopTimer()
+	gr, er, ratio := make([]float64, 0, len(rounds)), make([]float64, 0, len(rounds)), make([]float64, 0, len(rounds))
+	for _, r := range rounds {
+		g, ec := float64(r.n)/r.gate.Seconds(), float64(r.n)/r.echo.Seconds()
 		gr, er, ratio = append(gr, g), append(er, ec), append(ratio, g/ec)
 	}
-	b.StopTimer()
 	b.ReportMetric(median(gr), "gate_frames/s")
 	b.ReportMetric(median(er), "echo_frames/s")
 	b.ReportMetric(median(ratio), "gate/echo")
-}
-
-func btoi(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 // median returns the median of v (which it sorts).
@@ -174,7 +146,7 @@ func startWSEcho(b *testing.B) string {
 // batchConn is the WebSocket client's connection once the handshake is done:
 // gorilla writes each message with one Write, which batchConn gathers until
 // flush, so that the client writes whatever the window allows in one Write,
-// like the TCP pipeliner. Only the pipeliner's writer goroutine writes.
+// like tcpPipe. Only the pipeliner's writer goroutine writes.
 type batchConn struct {
 	net.Conn
 	batching bool
@@ -195,18 +167,16 @@ func (c *batchConn) flush() error {
 	return err
 }
 
-// wsPipeliner is pipeliner over WebSocket: a gorilla client sending one
+// wsPipe is pipeConn over WebSocket: a gorilla client sending one
 // envelope per binary message and reading the answers.
-type wsPipeliner struct {
-	c     *websocket.Conn
-	bc    *batchConn
-	in    bytes.Buffer
-	route string
-	body  []byte
-	seq   uint64
+type wsPipe struct {
+	c   *websocket.Conn
+	bc  *batchConn
+	in  bytes.Buffer
+	msg []byte
 }
 
-func dialWSPipeliner(b *testing.B, url, route string) *wsPipeliner {
+func dialWSPipe(b *testing.B, url string) *wsPipe {
 	var bc *batchConn
 	d := websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
@@ -229,11 +199,23 @@ func dialWSPipeliner(b *testing.B, url, route string) *wsPipeliner {
 	_ = resp.Body.Close()
 	b.Cleanup(func() { _ = c.Close() })
 	bc.batching = true
-	return &wsPipeliner{c: c, bc: bc, route: route, body: make([]byte, 64)}
+	return &wsPipe{c: c, bc: bc}
 }
 
-// read returns the next message, valid until the next read.
-func (p *wsPipeliner) read() ([]byte, error) {
+// writeBatch writes one message per request and flushes them in one Write.
+func (p *wsPipe) writeBatch(env *gamev1.Envelope, first uint64, k int) error {
+	for i := range k {
+		env.Seq = first + uint64(i)
+		p.msg = wire.AppendEnvelope(p.msg[:0], env)
+		if err := p.c.WriteMessage(websocket.BinaryMessage, p.msg); err != nil {
+			return err
+		}
+	}
+	return p.bc.flush()
+}
+
+// readAnswer returns the next message, valid until the next read.
+func (p *wsPipe) readAnswer() ([]byte, error) {
 	typ, r, err := p.c.NextReader()
 	if err != nil {
 		return nil, err
@@ -249,7 +231,7 @@ func (p *wsPipeliner) read() ([]byte, error) {
 }
 
 // login logs the client in with tok, skipping queue updates.
-func (p *wsPipeliner) login(b *testing.B, tok string) {
+func (p *wsPipe) login(b *testing.B, tok string) {
 	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: tok})
 	msg, _ := proto.Marshal(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
 	if err := p.c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
@@ -261,7 +243,7 @@ func (p *wsPipeliner) login(b *testing.B, tok string) {
 	_ = p.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	defer func() { _ = p.c.SetReadDeadline(time.Time{}) }()
 	for {
-		m, err := p.read()
+		m, err := p.readAnswer()
 		if err != nil {
 			b.Fatalf("login: %v", err)
 		}
@@ -277,74 +259,4 @@ func (p *wsPipeliner) login(b *testing.B, tok string) {
 		}
 		return
 	}
-}
-
-// run sends n requests with at most benchWindow in flight and returns how
-// long they took, or the first failure (pipeliner.run over WebSocket).
-func (p *wsPipeliner) run(n int) (time.Duration, error) {
-	tokens := make(chan struct{}, benchWindow)
-	for range benchWindow {
-		tokens <- struct{}{}
-	}
-	stop := make(chan struct{})
-	start := time.Now()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var msg []byte
-		env := &gamev1.Envelope{Kind: gamev1.Kind_KIND_REQUEST, Route: p.route, Body: p.body}
-		for sent := 0; sent < n; {
-			select {
-			case <-tokens:
-			case <-stop:
-				return
-			}
-			k := 1
-		more:
-			for sent+k < n {
-				select {
-				case <-tokens:
-					k++
-				default:
-					break more
-				}
-			}
-			for range k {
-				sent++
-				p.seq++
-				env.Seq = p.seq
-				msg = wire.AppendEnvelope(msg[:0], env)
-				if err := p.c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
-					return
-				}
-			}
-			if err := p.bc.flush(); err != nil {
-				return
-			}
-		}
-	}()
-	failed := 0
-	var firstFailure *gamev1.Envelope
-	var env gamev1.Envelope
-	for i := 0; i < n; i++ {
-		b, err := p.read()
-		if err != nil {
-			close(stop) // ends the writer
-			wg.Wait()
-			return 0, fmt.Errorf("read after %d answers: %w", i, err)
-		}
-		if err := wire.DecodeInto(b, &env, nil); err != nil || env.Code != gamemesh.CodeOK {
-			if failed++; firstFailure == nil {
-				firstFailure = &gamev1.Envelope{Kind: env.Kind, Code: env.Code, Error: env.Error}
-			}
-		}
-		tokens <- struct{}{}
-	}
-	d := time.Since(start)
-	wg.Wait()
-	if failed > 0 {
-		return d, fmt.Errorf("%d of %d requests failed, first: %v", failed, n, firstFailure)
-	}
-	return d, nil
 }

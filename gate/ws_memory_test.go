@@ -1,31 +1,19 @@
 package gate
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"runtime"
-	"runtime/debug"
-	"runtime/pprof"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/gamemesh/gamemesh/directory"
-	"github.com/gamemesh/gamemesh/functions"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
-	"github.com/gamemesh/gamemesh/ticket"
 	"github.com/gamemesh/gamemesh/wire"
 )
 
@@ -44,10 +32,7 @@ const wsIdleConns = 5_000
 // child's VmRSS before and after (each after two GCs). It reports KiB per
 // connection for both and gate/echo (goal ≤ 0.5).
 func BenchmarkWSIdleMemory(b *testing.B) {
-	n := wsIdleConns
-	if v, err := strconv.Atoi(os.Getenv("GATE_WS_IDLE_CONNS")); err == nil && v > 0 {
-		n = v
-	}
+	n := envCount("GATE_WS_IDLE_CONNS", wsIdleConns)
 	gate := wsIdleRun(b, "gate", n)
 	echo := wsIdleRun(b, "echo", n)
 	b.ReportMetric(gate, "gate_KiB/conn")
@@ -58,121 +43,44 @@ func BenchmarkWSIdleMemory(b *testing.B) {
 // wsIdleRun starts a child server of kind, holds n idle WebSocket
 // connections to it and returns the KiB of RSS each added.
 func wsIdleRun(b *testing.B, kind string, n int) float64 {
-	secret := randomSecret(b)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWSIdleServer$")
-	cmd.Env = append(os.Environ(), "GATE_WS_IDLE_KIND="+kind, "GATE_WS_IDLE_SECRET="+hex.EncodeToString(secret))
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	conns := make([]*websocket.Conn, n)
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				_ = c.Close()
-			}
+	s := startChildServer(b, "TestHelperWSIdleServer", "GATE_WS_IDLE", kind)
+	defer s.stop() // after measureIdle closed the connections
+	url := "ws://" + s.addr + "/ws"
+	return s.measureIdle(n, "idle WebSocket connections", func(i int, src *net.TCPAddr) (io.Closer, error) {
+		d := websocket.Dialer{
+			HandshakeTimeout: 30 * time.Second,
+			ReadBufferSize:   1024,
+			WriteBufferSize:  1024,
+			NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				nd := net.Dialer{LocalAddr: src}
+				return nd.DialContext(ctx, network, addr)
+			},
 		}
-		_ = in.Close() // the child stops and exits
-		_ = cmd.Wait()
-	}()
-	lines := bufio.NewScanner(out)
-	next := func(prefix string) string {
-		for lines.Scan() {
-			if l := lines.Text(); strings.HasPrefix(l, prefix) {
-				return strings.TrimPrefix(l, prefix)
-			}
+		c, resp, err := d.Dial(url, nil)
+		if err != nil {
+			return nil, err
 		}
-		b.Fatalf("%s server ended before %q", kind, prefix)
-		return ""
-	}
-	url := "ws://" + next("addr ") + "/ws"
-	rss := func(wantConns int) int64 {
-		for deadline := time.Now().Add(time.Minute); ; {
-			fmt.Fprintln(in, "rss")
-			f := strings.Fields(next("rss "))
-			r, _ := strconv.ParseInt(f[0], 10, 64)
-			c, _ := strconv.Atoi(f[1])
-			if c >= wantConns {
-				return r
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("%s: %d of %d connections counted", kind, c, wantConns)
-			}
-			time.Sleep(100 * time.Millisecond)
+		_ = resp.Body.Close()
+		msg, _ := proto.Marshal(s.hello(i))
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			return c, err
 		}
-	}
-	before := rss(0)
-	signer, _ := ticket.NewSigner(secret, time.Minute)
-	var wg sync.WaitGroup
-	var failed atomic.Int32
-	var firstErr atomic.Value
-	fail := func(err error) {
-		failed.Add(1)
-		firstErr.CompareAndSwap(nil, err.Error())
-	}
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 8 {
-				src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%40))}
-				d := websocket.Dialer{
-					HandshakeTimeout: 30 * time.Second,
-					ReadBufferSize:   1024,
-					WriteBufferSize:  1024,
-					NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-						nd := net.Dialer{LocalAddr: src}
-						return nd.DialContext(ctx, network, addr)
-					},
-				}
-				c, resp, err := d.Dial(url, nil)
-				if err != nil {
-					fail(err)
-					continue
-				}
-				_ = resp.Body.Close()
-				conns[i] = c
-				var msg []byte
-				if kind == "gate" {
-					tok, _, _ := signer.Sign(idlePlayer(i), time.Now())
-					body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: tok, Resumable: true})
-					msg, _ = proto.Marshal(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
-				} else {
-					msg, _ = proto.Marshal(&gamev1.Envelope{Kind: gamev1.Kind_KIND_HEARTBEAT})
-				}
-				if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
-					fail(err)
-					continue
-				}
-				// The answer (login response or echo) arrives: the connection
-				// went through its whole setup and is now idle.
-				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-				if _, m, err := c.ReadMessage(); err != nil {
-					fail(err)
-				} else if env, err := wire.Decode(m); err != nil {
-					fail(err)
-				} else if kind == "gate" && (env.Kind != gamev1.Kind_KIND_RESPONSE || env.Route != "login" || env.Code != 0) {
-					fail(fmt.Errorf("got %v, want the login response", env))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if failed.Load() > 0 {
-		b.Fatalf("%s: %d of %d connections failed, first: %v", kind, failed.Load(), n, firstErr.Load())
-	}
-	after := rss(n)
-	per := float64(after-before) / float64(n) / 1024
-	b.Logf("%s: RSS %d → %d KiB with %d idle WebSocket connections: %.2f KiB each", kind, before>>10, after>>10, n, per)
-	return per
+		// The answer (login response or echo) arrives: the connection
+		// went through its whole setup and is now idle.
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			return c, err
+		}
+		env, err := wire.Decode(m)
+		if err != nil {
+			return c, err
+		}
+		if kind == "gate" && (env.Kind != gamev1.Kind_KIND_RESPONSE || env.Route != "login" || env.Code != 0) {
+			return c, fmt.Errorf("got %v, want the login response", env)
+		}
+		return c, nil
+	})
 }
 
 // TestHelperWSIdleServer is a server for BenchmarkWSIdleMemory, run in a
@@ -190,23 +98,7 @@ func TestHelperWSIdleServer(t *testing.T) {
 	var count func() int
 	switch kind {
 	case "gate":
-		secret, _ := hex.DecodeString(os.Getenv("GATE_WS_IDLE_SECRET"))
-		verifier, err := ticket.NewVerifier(secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := functions.NewRegistry()
-		g, err := New(Config{ID: "idle", WSAddr: "127.0.0.1:0", HeartbeatInterval: time.Minute,
-			MaxOnline: 1 << 20, QueueCap: 1 << 20, AdmissionRate: 1e6},
-			Deps{Invoker: invokerFunc(reg.Call), Tickets: verifier, Used: &usedTickets{ids: map[string]time.Time{}},
-				Directory: directory.NewMemory(), Subscriber: &subscriber{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer g.Stop(context.Background())
+		g := startIdleGate(t, "GATE_WS_IDLE_SECRET", func(c *Config) { c.WSAddr = "127.0.0.1:0" })
 		addr, count = g.WSAddr(), g.Online
 	default:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -227,21 +119,5 @@ func TestHelperWSIdleServer(t *testing.T) {
 		}()
 		addr, count = ln.Addr().String(), func() int { return int(echo.n.Load()) }
 	}
-	fmt.Printf("addr %s\n", addr)
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		if p := os.Getenv("GATE_WS_IDLE_HEAPPROFILE"); p != "" {
-			if f, err := os.Create(p + "." + kind); err == nil {
-				_ = pprof.Lookup("heap").WriteTo(f, 0)
-				f.Close()
-			}
-		}
-		runtime.GC()
-		debug.FreeOSMemory() // what the scavenger does over time on an idle process
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(os.Stderr, "ws %s: conns %d heap_inuse %d KiB stack_inuse %d KiB goroutines %d sys %d KiB\n",
-			kind, count(), ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine(), ms.Sys>>10)
-		fmt.Printf("rss %d %d\n", vmRSS(), count())
-	}
+	serveIdle("ws "+kind, kind, os.Getenv("GATE_WS_IDLE_HEAPPROFILE"), addr, count)
 }

@@ -21,13 +21,21 @@ type wsClient struct {
 
 func (e *env) dialWS() *wsClient {
 	e.t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial(e.g.WSURL(), nil)
+	w, _ := dialWSWith(e.t, websocket.DefaultDialer, e.g.WSURL())
+	return w
+}
+
+// dialWSWith dials url with d and returns the client and the handshake's
+// response (its body closed); t's cleanup closes the connection.
+func dialWSWith(t testing.TB, d *websocket.Dialer, url string) (*wsClient, *http.Response) {
+	t.Helper()
+	c, resp, err := d.Dial(url, nil)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	e.t.Cleanup(func() { _ = c.Close() })
-	return &wsClient{t: e.t, c: c}
+	t.Cleanup(func() { _ = c.Close() })
+	return &wsClient{t: t, c: c}, resp
 }
 
 func (w *wsClient) write(env *gamev1.Envelope) {

@@ -32,17 +32,10 @@ func TestWebSocketBodyCompression(t *testing.T) {
 	})
 	// A client offering permessage-deflate is answered without it, so RSV1
 	// stays refused (see TestWebSocketProtocolErrors).
-	d := websocket.Dialer{EnableCompression: true}
-	c, resp, err := d.Dial(e.g.WSURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = c.Close() })
+	w, resp := dialWSWith(t, &websocket.Dialer{EnableCompression: true}, e.g.WSURL())
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
 		t.Fatalf("negotiated %q", ext)
 	}
-	w := &wsClient{t: t, c: c}
 	body, _ := proto.Marshal(&gamev1.LoginRequest{Ticket: e.ticket("p1"), Compression: []string{CompressDeflate}})
 	w.write(&gamev1.Envelope{Kind: gamev1.Kind_KIND_LOGIN, Body: body})
 	var lr gamev1.LoginResponse

@@ -79,14 +79,7 @@ func TestWebSocketPipelined(t *testing.T) {
 					c.TLS, cli = selfSigned(t)
 				}
 			}, nil)
-			d := websocket.Dialer{TLSClientConfig: cli}
-			c, resp, err := d.Dial(e.g.WSURL(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			t.Cleanup(func() { _ = c.Close() })
-			w := &wsClient{t: t, c: c}
+			w, _ := dialWSWith(t, &websocket.Dialer{TLSClientConfig: cli}, e.g.WSURL())
 			var in []byte
 			in = append(in, bin(string(e.wsLoginFrame("p1"))).bytes()...)
 			for seq := uint64(1); seq <= 5; seq++ {

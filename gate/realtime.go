@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/internal/linkq"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -445,13 +446,7 @@ type rtLink struct {
 	cc     *grpc.ClientConn
 	stream gamev1.SceneLink_LinkClient
 	cancel context.CancelFunc
-	wake   chan struct{}
-	done   chan struct{} // closed by close
-	sent   chan struct{} // closed when the send loop returned
-
-	mu      sync.Mutex
-	pending []*gamev1.LinkInput
-	closed  bool
+	q      *linkq.Queue[*gamev1.LinkInput] // Sent() is closed when the send loop returned
 }
 
 func dialLink(rt *realtime, host, addr string) (*rtLink, error) {
@@ -460,7 +455,7 @@ func dialLink(rt *realtime, host, addr string) (*rtLink, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(rt.ctx)
-	l := &rtLink{rt: rt, host: host, cc: cc, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{}), sent: make(chan struct{})}
+	l := &rtLink{rt: rt, host: host, cc: cc, cancel: cancel, q: linkq.New[*gamev1.LinkInput](maxLinkQueued)}
 	stream, err := gamev1.OpenSceneLink(ctx, cc)
 	if err == nil {
 		err = stream.Send(&gamev1.LinkUp{GateId: rt.g.cfg.ID})
@@ -480,47 +475,15 @@ func (l *rtLink) start() {
 }
 
 // send queues in; false when the link is closed or its queue is full.
-func (l *rtLink) send(in *gamev1.LinkInput) bool {
-	l.mu.Lock()
-	if l.closed || len(l.pending) >= maxLinkQueued {
-		l.mu.Unlock()
-		return false
-	}
-	l.pending = append(l.pending, in)
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
+func (l *rtLink) send(in *gamev1.LinkInput) bool { return l.q.Put(in) }
 
+// sendLoop ships the queued inputs, one LinkUp per wake-up, and half-closes
+// the stream once the link is closed and everything queued was sent.
 func (l *rtLink) sendLoop() {
-	defer close(l.sent)
-	var spare []*gamev1.LinkInput
-	for {
-		last := false
-		select {
-		case <-l.done:
-			last = true
-		case <-l.wake:
-		}
-		l.mu.Lock()
-		batch := l.pending
-		l.pending = spare[:0]
-		l.mu.Unlock()
-		if len(batch) > 0 {
-			if err := l.stream.Send(&gamev1.LinkUp{Inputs: batch}); err != nil {
-				l.fail(err)
-				return
-			}
-		}
-		if last {
-			_ = l.stream.CloseSend()
-			return
-		}
-		clear(batch)
-		spare = batch
+	err := l.q.Run(func(batch []*gamev1.LinkInput) error { return l.stream.Send(&gamev1.LinkUp{Inputs: batch}) },
+		func() { _ = l.stream.CloseSend() })
+	if err != nil {
+		l.fail(err)
 	}
 }
 
@@ -544,17 +507,12 @@ func (l *rtLink) fail(err error) {
 
 // close ends the link; true for the call that closed it.
 func (l *rtLink) close() bool {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
+	if !l.q.Close() {
 		return false
 	}
-	l.closed = true
-	close(l.done)
-	l.mu.Unlock()
 	l.rt.wg.Go(func() {
 		select {
-		case <-l.sent:
+		case <-l.q.Sent():
 		case <-time.After(2 * time.Second):
 		}
 		l.cancel()
@@ -567,7 +525,7 @@ func (l *rtLink) close() bool {
 func (l *rtLink) closeAfterFlush(d time.Duration) {
 	l.close()
 	select {
-	case <-l.sent:
+	case <-l.q.Sent():
 	case <-time.After(d):
 	}
 }

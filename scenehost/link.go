@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/internal/linkq"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
 
@@ -23,24 +23,18 @@ const maxLinkPending = 1 << 17
 // LinkDown per wake-up, so a tick costs a gate one message.
 type link struct {
 	gate string
-	wake chan struct{}
-
-	mu      sync.Mutex
-	pending []*gamev1.LinkOutput
-	closed  bool
-	done    chan struct{} // closed when the stream ends or the host stops
-	flushed chan struct{} // closed when the send loop returned
+	q    *linkq.Queue[*gamev1.LinkOutput] // Done() when the stream ends or the host stops; Sent() when the send loop returned
 }
 
 func newLink(gate string) *link {
-	return &link{gate: gate, wake: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{})}
+	return &link{gate: gate, q: linkq.New[*gamev1.LinkOutput](maxLinkPending)}
 }
 
 // closeAfterFlush closes the link once what is queued was sent (or ctx ends).
 func (l *link) closeAfterFlush(ctx context.Context) {
 	l.close()
 	select {
-	case <-l.flushed:
+	case <-l.q.Sent():
 	case <-ctx.Done():
 	}
 }
@@ -50,55 +44,14 @@ func (l *link) send(outs ...*gamev1.LinkOutput) bool {
 	if l == nil || len(outs) == 0 {
 		return l != nil
 	}
-	l.mu.Lock()
-	if l.closed || len(l.pending)+len(outs) > maxLinkPending {
-		l.mu.Unlock()
-		return false
-	}
-	l.pending = append(l.pending, outs...)
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	return true
+	return l.q.Put(outs...)
 }
 
-func (l *link) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.closed {
-		l.closed = true
-		close(l.done)
-	}
-}
+func (l *link) close() { l.q.Close() }
 
 // sendLoop ships the pending outputs until the link closes.
 func (l *link) sendLoop(stream gamev1.SceneLink_LinkServer) error {
-	defer close(l.flushed)
-	var spare []*gamev1.LinkOutput
-	for {
-		last := false
-		select {
-		case <-l.done:
-			last = true
-		case <-l.wake:
-		}
-		l.mu.Lock()
-		batch := l.pending
-		l.pending = spare[:0]
-		l.mu.Unlock()
-		if len(batch) > 0 {
-			if err := stream.Send(&gamev1.LinkDown{Outputs: batch}); err != nil {
-				return err
-			}
-		}
-		if last {
-			return nil
-		}
-		clear(batch)
-		spare = batch
-	}
+	return l.q.Run(func(batch []*gamev1.LinkOutput) error { return stream.Send(&gamev1.LinkDown{Outputs: batch}) }, nil)
 }
 
 // Link serves one gate's stream (gamev1.SceneLinkServer).

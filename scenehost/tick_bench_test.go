@@ -73,10 +73,7 @@ func BenchmarkTickBudget(b *testing.B) {
 				buf, inputs = r.step(tick, buf, inputs)
 				d := time.Since(start)
 				for _, l := range links {
-					l.mu.Lock()
-					clear(l.pending)
-					l.pending = l.pending[:0]
-					l.mu.Unlock()
+					l.q.Drain()
 				}
 				return d
 			}

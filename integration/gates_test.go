@@ -4,17 +4,11 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/client"
-	"github.com/gamemesh/gamemesh/dapr"
-	"github.com/gamemesh/gamemesh/gate"
 	gmsystem "github.com/gamemesh/gamemesh/internal/system"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -26,49 +20,8 @@ import (
 func TestTwoDaprGatesShareTheDirectory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	secretEnv := "GAMEMESH_SECRET_TICKET_KEY=" + hex.EncodeToString(key)
-	redis := StartRedis(t)
-	routes, err := gmsystem.ParseRoutes("", "functions")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fnPort := freePort(t)
-	fnSidecar := StartSidecar(t, redis, SidecarOptions{AppID: "functions", AppPort: fnPort, BeforeApp: true, Env: []string{secretEnv}})
-	t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(fnSidecar.GRPCPort))
-	fn, err := gmsystem.NewDaprFunctions(ctx, gmsystem.DaprFunctionsConfig{AppAddr: "127.0.0.1:" + strconv.Itoa(fnPort), Routes: routes,
-		RedisAddr: redis.Addr(), ScriptsDir: filepath.Join(repoRoot(t), "scripts")}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fn.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopWithin(t, fn.Stop) })
-	fnSidecar.WaitHealthy()
-
-	startGate := func(id string) *gmsystem.DaprGate {
-		port := freePort(t)
-		sc := StartSidecar(t, redis, SidecarOptions{AppID: "gate", Config: "gate.yaml", AppPort: port, BeforeApp: true, Env: []string{secretEnv}})
-		t.Setenv(dapr.EnvGRPCPort, strconv.Itoa(sc.GRPCPort))
-		g, err := gmsystem.NewDaprGate(ctx, gmsystem.DaprGateConfig{
-			Gate:    gate.Config{ID: id, TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"},
-			AppAddr: "127.0.0.1:" + strconv.Itoa(port), Routes: routes, RedisAddr: redis.Addr(),
-		}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stopWithin(t, g.Stop) })
-		sc.WaitHealthy()
-		return g
-	}
-	g1, g2 := startGate("gate-1"), startGate("gate-2")
+	c := startCluster(t, StartRedis(t), clusterOptions{Gates: 2})
+	g1, g2 := c.gates[0], c.gates[1]
 
 	login := func(g *gmsystem.DaprGate, device string, pushes chan<- string) *client.Conn {
 		t.Helper()

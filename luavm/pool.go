@@ -74,7 +74,7 @@ type Pool struct {
 	vmBuilds atomic.Uint64
 
 	watchMu  sync.Mutex
-	watchers map[chan struct{}]struct{} // see WatchChanges
+	watchers map[*func()]struct{} // see OnChange
 }
 
 // New checks opts and returns a stopped pool.
@@ -110,7 +110,7 @@ func New(opts Options) (*Pool, error) {
 		jobs:     make(chan *job),
 		done:     make(chan struct{}),
 		modules:  make(map[string]*module),
-		watchers: make(map[chan struct{}]struct{}),
+		watchers: make(map[*func()]struct{}),
 	}
 	p.limits.Store(&lim)
 	p.canary.Store(&canary)
@@ -174,33 +174,31 @@ func (p *Pool) resizeLocked(n int) {
 	}
 }
 
-// WatchChanges returns a channel that receives a value after what serves a
-// module changed — a generation activated, a canary started, promoted or
-// rolled back — so a reporter can announce it at once instead of on its
-// next period, and a cancel func that stops the deliveries. Values are
-// coalesced (one may stand for several changes; read Active and Canary for
-// the state) and never block the pool.
-func (p *Pool) WatchChanges() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// OnChange calls fn after what serves a module changed — a generation
+// activated, a canary started, promoted or rolled back — so a reporter can
+// announce it at once instead of on its next period; cancel stops the
+// calls. fn runs synchronously in the goroutine that made the change, with
+// the pool's routing locks held: it must be quick, must not block and must
+// not patch or roll back (a non-blocking wake-up, like
+// directory.Announcer.Refresh). Read Active and Canary for the state.
+func (p *Pool) OnChange(fn func()) (cancel func()) {
+	w := &fn
 	p.watchMu.Lock()
-	p.watchers[ch] = struct{}{}
+	p.watchers[w] = struct{}{}
 	p.watchMu.Unlock()
-	return ch, func() {
+	return func() {
 		p.watchMu.Lock()
-		delete(p.watchers, ch)
+		delete(p.watchers, w)
 		p.watchMu.Unlock()
 	}
 }
 
-// changed signals every watcher without blocking.
+// changed calls every OnChange function.
 func (p *Pool) changed() {
 	p.watchMu.Lock()
 	defer p.watchMu.Unlock()
-	for ch := range p.watchers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	for fn := range p.watchers {
+		(*fn)()
 	}
 }
 

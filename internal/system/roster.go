@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -82,28 +81,12 @@ func newAnnouncer(roster directory.MemberRecorder, m rosterMember, log *slog.Log
 	if m.lua != nil {
 		// A Lua generation taken up or rolled back is announced at once too
 		// (ctl and the e2e test wait for every host to report it).
-		changes, cancel := m.lua.Pool().WatchChanges()
-		done, exited := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(exited)
-			for {
-				select {
-				case <-done:
-					return
-				case <-changes:
-					a.Refresh()
-				}
-			}
-		}()
-		stops = append(stops, func() { cancel(); close(done); <-exited })
+		stops = append(stops, m.lua.Pool().OnChange(a.Refresh))
 	}
-	var once sync.Once // a node's Stop may run twice
-	return a, func() {
-		once.Do(func() {
-			for _, stop := range stops {
-				stop()
-			}
-		})
+	return a, func() { // idempotent: a node's Stop may run twice
+		for _, stop := range stops {
+			stop()
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/gamemesh/gamemesh/client"
 	"github.com/gamemesh/gamemesh/directory"
 	"github.com/gamemesh/gamemesh/gate"
+	"github.com/gamemesh/gamemesh/luavm"
 )
 
 // The embedded process announces its gate with what it runs: players online,
@@ -57,6 +59,33 @@ func TestEmbeddedAnnouncesItselfWithVersions(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("roster = %+v, want gate-1 with feature.guild at version %s, 1 online, achievement generation 1", ms, version)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A new Lua generation is announced at once too, well before the
+	// announcer's next period (5 s).
+	b, err := luavm.NewBundle("achievement", []luavm.File{{Name: "rules.lua",
+		Source: "function on_event(e, progress) return {}, {} end\nfunction self_test() return true end"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := e.lua.Pool().Patch(ctx, b, luavm.PatchOptions{By: "test", SkipCanary: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(gen.Number) + ":" + gen.Hash
+	deadline = time.Now().Add(time.Second)
+	for {
+		ms, err := e.Roster().Members(ctx, directory.KindGate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 1 && ms[0].Info[directory.InfoLuaPrefix+"achievement"] == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roster = %+v a second after a patch, want achievement at %s", ms, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -57,6 +57,10 @@ func ReadIDIPURL(dataDir string) (string, error) {
 // directory's config file (gamemesh ctl processes and the running node).
 func ConfigLockPath(dataDir string) string { return ConfigPath(dataDir) + ".lock" }
 
+// generatedSuffix ends the source a loader reports for a secret it has just
+// generated (the ticket key, the IDIP token): the one start that prints it.
+const generatedSuffix = " (generated)"
+
 // LoadIDIPToken returns the admin token in the file at path, creating it
 // with a fresh random token (mode 0600) on first use. The token is never a
 // constant in code; a file holding a weak token is refused.
@@ -83,7 +87,7 @@ func LoadIDIPToken(path string) (token, source string, err error) {
 	if err := writeFileAtomic(path, []byte(tok+"\n")); err != nil {
 		return "", "", fmt.Errorf("writing the IDIP token: %w", err)
 	}
-	return tok, path + " (generated)", nil
+	return tok, path + generatedSuffix, nil
 }
 
 // lockedFileConfig is the embedded config file as IDIP (and the Lua
@@ -293,7 +297,7 @@ func daprIDIPToken(ctx context.Context, secrets secretGetter, file string, log *
 	if err != nil {
 		return "", fmt.Errorf("system: the IDIP admin token: %w", err)
 	}
-	if strings.HasSuffix(source, "(generated)") {
+	if strings.HasSuffix(source, generatedSuffix) {
 		// Printed once, when generated: the operator's only way to learn it
 		// when the file sits in a container without a shell.
 		log.Warn("IDIP admin token generated (no secret "+IDIPTokenSecretName+"): keep it, it is not printed again",

@@ -50,7 +50,7 @@ func LoadTicketSecret(secretPath string) ([]byte, string, error) {
 	if err := writeFileAtomic(secretPath, []byte(hex.EncodeToString(s)+"\n")); err != nil {
 		return nil, "", fmt.Errorf("writing ticket secret: %w", err)
 	}
-	return s, secretPath + " (generated)", nil
+	return s, secretPath + generatedSuffix, nil
 }
 
 // writeFileAtomic writes data (mode 0600) to a temporary file, syncs it and

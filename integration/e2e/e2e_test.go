@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gamemesh/gamemesh"
+	"github.com/gamemesh/gamemesh/client"
 	"github.com/gamemesh/gamemesh/directory"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 	"github.com/gamemesh/gamemesh/redisconfig"
@@ -284,21 +285,8 @@ func stepMailKilled(t *testing.T, s *stack) {
 	}
 	// Nothing acknowledged is lost.
 	got := map[string]bool{}
-	token := ""
-	for {
-		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var page gamev1.ListMailResponse
-		err := to.Call(lctx, "mail.list", &gamev1.ListMailRequest{PageToken: token, PageSize: 50}, &page)
-		lcancel()
-		if err != nil {
-			t.Fatalf("mail.list: %v", err)
-		}
-		for _, m := range page.GetMails() {
-			got[m.GetId()] = true
-		}
-		if token = page.GetNextPageToken(); token == "" {
-			break
-		}
+	for _, m := range mailbox(t, to) {
+		got[m.GetId()] = true
 	}
 	for _, id := range acked {
 		if !got[id] {
@@ -342,6 +330,26 @@ func stepDown(t *testing.T, s *stack) {
 }
 
 // lastJSONLine returns the last line of out that starts with '{'.
+// mailbox returns every mail in c's player's mailbox (all pages).
+func mailbox(t *testing.T, c *client.Conn) []*gamev1.Mail {
+	t.Helper()
+	var mails []*gamev1.Mail
+	token := ""
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var page gamev1.ListMailResponse
+		err := c.Call(ctx, "mail.list", &gamev1.ListMailRequest{PageToken: token, PageSize: 50}, &page)
+		cancel()
+		if err != nil {
+			t.Fatalf("mail.list: %v", err)
+		}
+		mails = append(mails, page.GetMails()...)
+		if token = page.GetNextPageToken(); token == "" {
+			return mails
+		}
+	}
+}
+
 func lastJSONLine(out string) string {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {

@@ -18,13 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
-
 	"github.com/gamemesh/gamemesh"
 	"github.com/gamemesh/gamemesh/client"
 	"github.com/gamemesh/gamemesh/directory"
-	"github.com/gamemesh/gamemesh/directory/redisdir"
 	"github.com/gamemesh/gamemesh/functions/idip"
 	gamev1 "github.com/gamemesh/gamemesh/proto/game/v1"
 )
@@ -120,21 +116,18 @@ func stepIDIP(t *testing.T, s *stack) {
 	var mailID string
 	listed := time.Now()
 	for mailID == "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		var page gamev1.ListMailResponse
-		err := p.Call(ctx, "mail.list", &gamev1.ListMailRequest{PageSize: 50}, &page)
-		cancel()
-		if err != nil {
-			t.Fatalf("mail.list: %v", err)
-		}
-		for _, m := range page.GetMails() {
+		for _, m := range mailbox(t, p) {
 			if m.GetSubject() == subject {
 				mailID = m.GetId()
 			}
 		}
-		if mailID == "" && time.Since(listed) > 5*time.Second {
+		if mailID != "" {
+			break
+		}
+		if time.Since(listed) > 5*time.Second {
 			t.Fatalf("the server-wide mail %q is not in an online player's mailbox after 5 s", subject)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	claim := func() (*gamev1.ClaimMailResponse, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -194,10 +187,10 @@ func stepLuaPush(t *testing.T, s *stack) {
 	// Hosts number generations in their own pools (a host's first is its
 	// image's scripts); the hash is what they must agree on.
 	hash := m[2]
-	canary := s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool {
+	canary := s.waitMembers(t, hosts, luaWithin, func(mb directory.Member) bool {
 		return hashOf(mb.Info[directory.InfoLuaCanaryPrefix+module]) == hash || hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hash
 	})
-	s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool { return hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hash })
+	s.waitMembers(t, hosts, luaWithin, func(mb directory.Member) bool { return hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hash })
 	t.Logf("pushed %s (cluster generation %s, hash %.12s): on every host (%v) as a canary %v after the push, promoted everywhere %v after it",
 		module, m[1], hash, hosts, canary.Round(time.Millisecond), time.Since(pushed).Round(time.Millisecond))
 
@@ -209,7 +202,7 @@ func stepLuaPush(t *testing.T, s *stack) {
 	if err != nil || !strings.Contains(out, "rolled back") {
 		t.Fatalf("ctl script rollback %s: %v\n%s", module, err, out)
 	}
-	back := s.waitLua(t, module, hosts, luaWithin, func(mb directory.Member) bool {
+	back := s.waitMembers(t, hosts, luaWithin, func(mb directory.Member) bool {
 		return hashOf(mb.Info[directory.InfoLuaPrefix+module]) == hashOf(before[hosts[0]])
 	})
 	t.Logf("rolled back (%s) on every host in %v", strings.TrimSpace(out), back.Round(time.Millisecond))
@@ -235,47 +228,6 @@ func (s *stack) luaHosts(t *testing.T, module string) ([]string, map[string]stri
 		}
 	}
 	return hosts, gens
-}
-
-// waitLua waits until ok holds for every one of hosts in the roster (a
-// failure names what each laggard reports of module: active/canary).
-func (s *stack) waitLua(t *testing.T, module string, hosts []string, timeout time.Duration, ok func(directory.Member) bool) time.Duration {
-	t.Helper()
-	began := time.Now()
-	for {
-		byID := map[string]directory.Member{}
-		for _, mb := range s.members(t) {
-			byID[mb.ID] = mb
-		}
-		var missing []string
-		for _, h := range hosts {
-			if mb, in := byID[h]; !in || !ok(mb) {
-				missing = append(missing, h+"="+mb.Info[directory.InfoLuaPrefix+module]+"/"+mb.Info[directory.InfoLuaCanaryPrefix+module])
-			}
-		}
-		if len(missing) == 0 {
-			return time.Since(began)
-		}
-		if time.Since(began) > timeout {
-			t.Fatalf("after %v these hosts have not taken up the generation: %v", timeout, missing)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// members reads the stack's roster.
-func (s *stack) members(t *testing.T) []directory.Member {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Redis, DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	members, err := redisdir.NewRoster(c, "", 0).Members(ctx, "")
-	if err != nil {
-		t.Fatalf("reading the roster: %v", err)
-	}
-	return members
 }
 
 // hashOf is the hash of a "generation:hash" roster value.
@@ -417,14 +369,7 @@ func stepGateKilled(t *testing.T, s *stack) {
 		t.Fatalf("logging in again gave other players: %s, %s", a2.PlayerID(), b2.PlayerID())
 	}
 	got := map[string]bool{}
-	lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	var page gamev1.ListMailResponse
-	err := b2.Call(lctx, "mail.list", &gamev1.ListMailRequest{PageSize: 50}, &page)
-	lcancel()
-	if err != nil {
-		t.Fatalf("mail.list after the gate's restart: %v", err)
-	}
-	for _, m := range page.GetMails() {
+	for _, m := range mailbox(t, b2) {
 		got[m.GetId()] = true
 	}
 	for _, id := range acked {

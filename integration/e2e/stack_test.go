@@ -327,38 +327,52 @@ func (s *stack) processIDs() []string {
 // waitRoster waits until every process of the stack is in the roster (in
 // the stack's Redis) and ok holds for each; it returns how long that took.
 // Steps use it to wait for the whole cluster to converge (a configuration
-// version, a Lua generation).
+// version).
 func (s *stack) waitRoster(t *testing.T, timeout time.Duration, ok func(directory.Member) bool) time.Duration {
+	t.Helper()
+	return s.waitMembers(t, s.processIDs(), timeout, ok)
+}
+
+// waitMembers waits until each of ids is in the roster and ok holds for it
+// (a failure names the laggards with what they report); it returns how long
+// that took.
+func (s *stack) waitMembers(t *testing.T, ids []string, timeout time.Duration, ok func(directory.Member) bool) time.Duration {
+	t.Helper()
+	began := time.Now()
+	for {
+		byID := map[string]directory.Member{}
+		for _, m := range s.members(t) {
+			byID[m.ID] = m
+		}
+		var missing []string
+		for _, id := range ids {
+			if m, in := byID[id]; !in || !ok(m) {
+				missing = append(missing, fmt.Sprintf("%s (in the roster: %v, reporting %v)", id, in, m.Info))
+			}
+		}
+		if len(missing) == 0 {
+			return time.Since(began)
+		}
+		if time.Since(began) > timeout {
+			t.Fatalf("after %v these processes are not there yet: %v", timeout, missing)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// members reads the stack's roster.
+func (s *stack) members(t *testing.T) []directory.Member {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: s.Redis, DisableIdentity: true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
 	defer c.Close()
-	roster := redisdir.NewRoster(c, "", 0)
-	began := time.Now()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		members, err := roster.Members(ctx, "")
-		cancel()
-		var missing []string
-		if err == nil {
-			byID := map[string]directory.Member{}
-			for _, m := range members {
-				byID[m.ID] = m
-			}
-			for _, id := range s.processIDs() {
-				if m, in := byID[id]; !in || !ok(m) {
-					missing = append(missing, id)
-				}
-			}
-		}
-		if err == nil && len(missing) == 0 {
-			return time.Since(began)
-		}
-		if time.Since(began) > timeout {
-			t.Fatalf("roster after %v: %v (error %v); processes not there yet: %v", timeout, members, err, missing)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	members, err := redisdir.NewRoster(c, "", 0).Members(ctx, "")
+	if err != nil {
+		t.Fatalf("reading the roster: %v", err)
 	}
+	return members
 }
 
 // container is what the test reads of one container.
